@@ -1,0 +1,88 @@
+"""Command line: ``memo build``, ``memo schema``. Exit 0 on success, 1 on bad input, 2 on a usage error.
+
+Heavy libraries are imported inside the commands so that ``memo --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from memo import __version__
+from memo.errors import MemoError
+
+
+def _assignment(text: str) -> str:
+    key, sep, _ = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return text
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="memo",
+        description="Turn one assumptions file into a published investment memo, with every figure traceable.",
+    )
+    parser.add_argument("--version", action="version", version=f"memo {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    build = commands.add_parser("build", help="validate the assumptions, compute the figures, write the outputs")
+    build.add_argument("--assumptions", default="assumptions.yaml", metavar="PATH", help="default: %(default)s")
+    build.add_argument("--out", default="build", metavar="DIR", help="output directory (default: %(default)s)")
+    build.add_argument(
+        "--set",
+        action="append",
+        type=_assignment,
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override one input for this build, e.g. --set users.conversion_rate=0.06 (repeatable)",
+    )
+    build.set_defaults(run=_run_build)
+
+    reference = commands.add_parser("schema", help="print the assumptions file reference (Markdown)")
+    reference.set_defaults(run=_run_schema)
+    return parser
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    from memo.build import build
+
+    result = build(Path(args.assumptions), Path(args.out), args.overrides, display_name=args.assumptions)
+    differing = [c for c in result.checks if not c.holds]
+    print(
+        f"memo: {len(result.figures)} figures computed; "
+        f"{len(result.checks) - len(differing)} of {len(result.checks)} source statements agree with the model"
+    )
+    for check in differing:
+        print(f"memo: note: the source's figure for {check.figure} differs from the model ({check.where})")
+    for relative in sorted(result.changed):
+        print(f"memo: wrote {result.out_dir / relative}")
+    if not result.changed:
+        print(f"memo: {result.out_dir} is up to date")
+    return 0
+
+
+def _run_schema(args: argparse.Namespace) -> int:
+    from memo.reference import markdown
+
+    sys.stdout.write(markdown())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except MemoError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("memo: interrupted; the previous build's outputs are unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

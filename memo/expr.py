@@ -1,0 +1,165 @@
+"""A small, safe expression language for formulas and claims.
+
+Expressions are parsed with Python's ``ast`` module and compiled into closures over a whitelist of node types:
+numbers, dotted names (``users.paid``), arithmetic (+ - * / **), unary minus, parentheses, comparisons,
+``and`` / ``or`` / ``not``, and the functions ``min``, ``max`` and ``abs``. Nothing is passed to ``eval``.
+Every operation works element-wise on numpy arrays as well as on floats, so one formula serves a single
+evaluation, a corner sweep and a Monte Carlo run alike.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Env = Mapping[str, Any]
+_Fn = Callable[[Env], Any]
+
+_BINARY: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+_COMPARE: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
+_FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
+    "min": (2, np.minimum),
+    "max": (2, np.maximum),
+    "abs": (1, np.abs),
+}
+_MAX_SOURCE = 2_000
+
+
+class ExprError(ValueError):
+    """The expression uses something outside the language; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class Expr:
+    source: str
+    names: tuple[str, ...]  # in order of first appearance, without repeats
+    _fn: _Fn
+
+    def evaluate(self, env: Env) -> Any:
+        return self._fn(env)
+
+
+def parse(source: str) -> Expr:
+    if len(source) > _MAX_SOURCE:
+        raise ExprError(f"expression is longer than {_MAX_SOURCE} characters")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExprError(f"syntax error at column {exc.offset}: {exc.msg}") from None
+    names: list[str] = []
+    fn = _compile(tree.body, names)
+    return Expr(source.strip(), tuple(dict.fromkeys(names)), fn)
+
+
+def _dotted_name(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _compile(node: ast.expr, names: list[str]) -> _Fn:
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        value = float(node.value)
+        return lambda env: value
+    if isinstance(node, ast.Name | ast.Attribute):
+        name = _dotted_name(node)
+        if name is None:
+            raise ExprError(f"unsupported name at column {node.col_offset + 1}")
+        if name in _FUNCTIONS:
+            raise ExprError(f"{name} is a function; call it as {name}(...)")
+        names.append(name)
+        return lambda env: env[name]
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        op = _BINARY[type(node.op)]
+        left, right = _compile(node.left, names), _compile(node.right, names)
+        return lambda env: op(left(env), right(env))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Not):
+        inner = _compile(node.operand, names)
+        if isinstance(node.op, ast.USub):
+            return lambda env: -inner(env)
+        if isinstance(node.op, ast.Not):
+            return lambda env: np.logical_not(inner(env))
+        return inner
+    if isinstance(node, ast.Compare):
+        return _compile_compare(node, names)
+    if isinstance(node, ast.BoolOp):
+        parts = [_compile(value, names) for value in node.values]
+        combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+
+        def boolean(env: Env) -> Any:
+            result = parts[0](env)
+            for part in parts[1:]:
+                result = combine(result, part(env))
+            return result
+
+        return boolean
+    if isinstance(node, ast.Call):
+        return _compile_call(node, names)
+    raise ExprError(f"{_describe(node)} is not allowed (column {getattr(node, 'col_offset', 0) + 1})")
+
+
+def _compile_compare(node: ast.Compare, names: list[str]) -> _Fn:
+    if not all(type(op) in _COMPARE for op in node.ops):
+        raise ExprError(f"only < <= > >= == != comparisons are allowed (column {node.col_offset + 1})")
+    operands = [_compile(node.left, names), *(_compile(c, names) for c in node.comparators)]
+    ops = [_COMPARE[type(op)] for op in node.ops]
+
+    def compare(env: Env) -> Any:
+        values = [operand(env) for operand in operands]
+        result = ops[0](values[0], values[1])
+        for i, op in enumerate(ops[1:], start=1):
+            result = np.logical_and(result, op(values[i], values[i + 1]))
+        return result
+
+    return compare
+
+
+def _compile_call(node: ast.Call, names: list[str]) -> _Fn:
+    if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS:
+        raise ExprError(
+            f"only the functions {', '.join(sorted(_FUNCTIONS))} may be called (column {node.col_offset + 1})"
+        )
+    arity, function = _FUNCTIONS[node.func.id]
+    if node.keywords or len(node.args) != arity:
+        raise ExprError(f"{node.func.id}() takes exactly {arity} argument{'s' if arity > 1 else ''}")
+    args = [_compile(arg, names) for arg in node.args]
+    return lambda env: function(*(arg(env) for arg in args))
+
+
+def _describe(node: ast.AST) -> str:
+    if isinstance(node, ast.Constant):
+        return f"the constant {node.value!r}"
+    return {
+        ast.Subscript: "indexing",
+        ast.Lambda: "lambda",
+        ast.Attribute: "attribute access",
+        ast.IfExp: "if/else",
+        ast.JoinedStr: "an f-string",
+        ast.List: "a list",
+        ast.Tuple: "a tuple",
+        ast.Dict: "a dict",
+        ast.BinOp: "this operator",
+    }.get(type(node), type(node).__name__)

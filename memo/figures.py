@@ -1,0 +1,116 @@
+"""The figures contract: ``build/figures.json``, what reviewers' scripts read.
+
+Names are public: extend freely, rename nothing without keeping the old name working.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from typing import Any
+
+from memo.model import Check, Figure
+from memo.validate import Assumptions, Input
+
+SCHEMA_VERSION = 1
+
+# Libraries whose versions can change the bytes of a build's outputs; pinned in pyproject.toml.
+OUTPUT_LIBRARIES = (
+    "memo",
+    "jinja2",
+    "weasyprint",
+    "pydyf",
+    "fonttools",
+    "altair",
+    "vl-convert-python",
+    "pandas",
+    "numpy",
+    "pyyaml",
+    "fontpkg-source-serif-4",
+    "fontpkg-ibm-plex-sans",
+)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def inputs_hash(document_data: Any) -> str:
+    """SHA-256 of the assumptions as loaded (after --set overrides), in a canonical JSON form."""
+    canonical = json.dumps(_plain(document_data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def library_versions(names: Iterable[str] = OUTPUT_LIBRARIES) -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def figure_entry(figure: Figure) -> dict[str, Any]:
+    entry: dict[str, Any] = {"value": figure.value, "unit": figure.unit}
+    if figure.low is not None:
+        entry["low"] = figure.low
+        entry["high"] = figure.high
+    entry |= {
+        "formula": figure.formula,
+        "inputs": list(figure.inputs),
+        "label": figure.label,
+        "estimate": figure.estimate,
+    }
+    return entry
+
+
+def input_entry(item: Input) -> dict[str, Any]:
+    entry: dict[str, Any] = {"value": _plain(item.base), "unit": item.unit}
+    if item.low is not None:
+        entry |= {"low": item.low, "high": item.high}
+    entry["estimate"] = item.estimate
+    if item.source is not None:
+        entry["source"] = {"ref": item.source.ref, "where": item.source.where, "date": item.source.date}
+    if item.note is not None:
+        entry["note"] = item.note
+    return entry
+
+
+def payload(
+    assumptions: Assumptions,
+    figures: Mapping[str, Figure],
+    checks: Iterable[Check],
+    document_data: Any,
+    versions: Mapping[str, str],
+) -> dict[str, Any]:
+    meta = assumptions.memo
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "memo": {"title": meta.title, "author": meta.author, "as_of": meta.as_of.isoformat()},
+        "figures": {name: figure_entry(figure) for name, figure in figures.items()},
+        "inputs": {name: input_entry(item) for name, item in assumptions.inputs.items()},
+        "sources": {
+            key: {k: v for k, v in vars(source).items() if v is not None and k != "key"}
+            for key, source in assumptions.sources.items()
+        },
+        "source_checks": [
+            {"figure": c.figure, "where": c.where, "stated": c.stated, "model": c.model, "holds": c.holds}
+            for c in checks
+        ],
+        "build": {"inputs_sha256": inputs_hash(document_data), "versions": dict(versions)},
+    }
+
+
+def dumps(data: Mapping[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")

@@ -1,0 +1,402 @@
+"""Validate stage: check a loaded document against the schema and turn it into typed assumptions.
+
+One validator per key; every problem is collected and reported together with its line and column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from memo import schema
+from memo.errors import Diagnostic, InputError
+from memo.load import Document, Path_
+
+
+@dataclass(frozen=True)
+class MemoMeta:
+    title: str
+    author: str
+    as_of: dt.date
+    disclaimer: str
+    subtitle: str | None = None
+    subject: str | None = None
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    title: str
+    author: str
+    date: str
+    publisher: str | None = None
+    path: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    ref: str
+    where: str
+    date: str
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    unit: str
+    base: float | dt.date
+    low: float | None = None
+    high: float | None = None
+    source: SourceRef | None = None
+    estimate: bool = False
+    note: str | None = None
+
+    @property
+    def number(self) -> float:
+        """The base value as a number (dates as days since 0001-01-01)."""
+        return float(self.base.toordinal()) if isinstance(self.base, dt.date) else float(self.base)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A value the source states for one of the model's figures, to be checked against the model."""
+
+    figure: str
+    tolerance: float
+    where: str
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    below: float | None = None
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    memo: MemoMeta
+    sources: dict[str, Source]
+    inputs: dict[str, Input]
+    stated: tuple[Statement, ...]
+
+
+class _Checker:
+    """Collects diagnostics while the validators walk the document."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.problems: list[Diagnostic] = list(doc.problems)
+
+    def error(self, path: Path_, message: str, *, of_key: bool = False) -> None:
+        self.problems.append(self.doc.diagnostic(path, message, of_key=of_key))
+
+    def mapping(self, value: Any, path: Path_, what: str = "a mapping of keys to values") -> dict[str, Any] | None:
+        if isinstance(value, dict):
+            return value
+        self.error(path, f"must be {what}, got {_kind(value)}")
+        return None
+
+    def unknown_keys(self, given: Iterable[str], allowed: Iterable[str], path: Path_) -> None:
+        allowed = list(allowed)
+        for key in given:
+            if key not in allowed:
+                hint = difflib.get_close_matches(key, allowed, n=1)
+                suggestion = f" (did you mean '{hint[0]}'?)" if hint else f"; expected one of: {', '.join(allowed)}"
+                self.error((*path, key), f"unknown key '{key}'{suggestion}", of_key=True)
+
+    def required(self, given: Mapping[str, Any], keys: Iterable[str], path: Path_) -> None:
+        for key in keys:
+            if key not in given:
+                self.error(path, f"missing required key '{key}'", of_key=True)
+
+    def text(self, value: Any, path: Path_) -> str | None:
+        if isinstance(value, str) and value.strip():
+            return value
+        self.error(path, f"must be non-empty text, got {_kind(value)}")
+        return None
+
+    def number(self, value: Any, path: Path_) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.error(path, f"must be a number, got {_kind(value)}")
+            return None
+        if not math.isfinite(value):
+            self.error(path, f"must be a finite number, got {value}")
+            return None
+        return float(value)
+
+    def date(self, value: Any, path: Path_) -> dt.date | None:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        self.error(path, f"must be a date written YYYY-MM-DD, got {_kind(value)}")
+        return None
+
+    def loose_date(self, value: Any, path: Path_) -> str | None:
+        """A date or a month: YYYY-MM-DD or YYYY-MM, kept as text."""
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value.isoformat()
+        if isinstance(value, str):
+            try:
+                dt.datetime.strptime(value, "%Y-%m")
+                return value
+            except ValueError:
+                pass
+        self.error(path, f"must be a date, YYYY-MM-DD or YYYY-MM, got {_kind(value)}")
+        return None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"number {value:g}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"text '{shown}'"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dt.date):
+        return f"date {value.isoformat()}"
+    return type(value).__name__
+
+
+def validate(doc: Document, figure_names: Iterable[str] = ()) -> Assumptions:
+    """Check ``doc`` against the schema; raise InputError listing every problem."""
+    check = _Checker(doc)
+    root = check.mapping(doc.data, ())
+    if root is None:
+        raise InputError(check.problems)
+    check.unknown_keys(root, (*schema.TOP_LEVEL_SECTIONS, *schema.INPUT_GROUPS), ())
+    check.required(root, ("memo", "sources", *schema.INPUT_GROUPS), ())
+
+    memo = _validate_memo(check, root.get("memo"), ("memo",)) if "memo" in root else None
+    sources = _validate_sources(check, root.get("sources"), ("sources",)) if "sources" in root else {}
+    inputs = _validate_inputs(check, root, sources)
+    stated = _validate_stated(check, root.get("stated", []), ("stated",), set(figure_names))
+    if check.problems or memo is None:
+        raise InputError(check.problems)
+    return Assumptions(memo=memo, sources=sources, inputs=inputs, stated=stated)
+
+
+def _validate_memo(check: _Checker, value: Any, path: Path_) -> MemoMeta | None:
+    section = check.mapping(value, path)
+    if section is None:
+        return None
+    check.unknown_keys(section, schema.MEMO_KEYS, path)
+    check.required(section, [k for k, (_, required) in schema.MEMO_KEYS.items() if required], path)
+    fields: dict[str, Any] = {}
+    for key in ("title", "subtitle", "author", "subject", "disclaimer"):
+        if key in section:
+            fields[key] = check.text(section[key], (*path, key))
+    if "as_of" in section:
+        fields["as_of"] = check.date(section["as_of"], (*path, "as_of"))
+    if "keywords" in section:
+        words = section["keywords"]
+        if isinstance(words, list):
+            fields["keywords"] = tuple(check.text(w, (*path, "keywords", i)) or "" for i, w in enumerate(words))
+        else:
+            check.error((*path, "keywords"), f"must be a list of words, got {_kind(words)}")
+    if any(fields.get(k) is None for k, (_, required) in schema.MEMO_KEYS.items() if required):
+        return None
+    return MemoMeta(**fields)
+
+
+def _validate_sources(check: _Checker, value: Any, path: Path_) -> dict[str, Source]:
+    section = check.mapping(value, path, "a mapping of source keys to sources")
+    if section is None:
+        return {}
+    out: dict[str, Source] = {}
+    for key, entry in section.items():
+        entry_path = (*path, key)
+        fields = check.mapping(entry, entry_path)
+        if fields is None:
+            continue
+        check.unknown_keys(fields, schema.SOURCE_KEYS, entry_path)
+        check.required(fields, [k for k, (_, required) in schema.SOURCE_KEYS.items() if required], entry_path)
+        parsed: dict[str, Any] = {"key": key}
+        for name in ("title", "author", "publisher", "path", "url"):
+            if name in fields:
+                parsed[name] = check.text(fields[name], (*entry_path, name))
+        if "date" in fields:
+            parsed["date"] = check.loose_date(fields["date"], (*entry_path, "date"))
+        if all(parsed.get(k) is not None for k, (_, required) in schema.SOURCE_KEYS.items() if required):
+            out[key] = Source(**parsed)
+    return out
+
+
+def _validate_inputs(check: _Checker, root: Mapping[str, Any], sources: Mapping[str, Source]) -> dict[str, Input]:
+    out: dict[str, Input] = {}
+    for group in schema.INPUT_GROUPS:
+        if group not in root:
+            continue
+        section = check.mapping(root[group], (group,))
+        if section is None:
+            continue
+        expected = [name.split(".", 1)[1] for name in schema.INPUTS if name.startswith(group + ".")]
+        check.unknown_keys(section, expected, (group,))
+        for key in expected:
+            name = f"{group}.{key}"
+            if key not in section:
+                check.error((group,), f"missing input '{key}' ({schema.INPUTS[name].label})", of_key=True)
+                continue
+            parsed = _validate_entry(check, schema.INPUTS[name], section[key], (group, key), sources)
+            if parsed is not None:
+                out[name] = parsed
+    return out
+
+
+def _validate_entry(
+    check: _Checker, spec: schema.InputSpec, value: Any, path: Path_, sources: Mapping[str, Source]
+) -> Input | None:
+    entry = check.mapping(value, path, "a mapping with value (or low / base / high), unit and source")
+    if entry is None:
+        return None
+    check.unknown_keys(entry, schema.ENTRY_KEYS, path)
+    ok = True
+    unit = schema.UNITS[spec.unit]
+    if "unit" not in entry:
+        check.error(path, "missing required key 'unit'", of_key=True)
+        ok = False
+    elif entry["unit"] != spec.unit:
+        check.error((*path, "unit"), f"must be '{spec.unit}' ({unit.description}), got {_kind(entry['unit'])}")
+        ok = False
+
+    estimate = entry.get("estimate", False)
+    if not isinstance(estimate, bool):
+        check.error((*path, "estimate"), f"must be true or false, got {_kind(estimate)}")
+        estimate, ok = False, False
+    note = check.text(entry["note"], (*path, "note")) if "note" in entry else None
+    if estimate and note is None and "note" not in entry:
+        check.error(path, "an estimate needs a note saying how it was chosen", of_key=True)
+        ok = False
+    source = None
+    if "source" in entry:
+        source = _validate_source_ref(check, entry["source"], (*path, "source"), sources)
+        ok = ok and source is not None
+    elif not estimate:
+        check.error(path, "missing required key 'source' (or mark it estimate: true with a note)", of_key=True)
+        ok = False
+
+    values = _validate_values(check, spec, unit, entry, path)
+    if values is None or not ok:
+        return None
+    base, low, high = values
+    return Input(spec.name, spec.unit, base, low, high, source, estimate, note)
+
+
+def _validate_values(
+    check: _Checker, spec: schema.InputSpec, unit: schema.Unit, entry: Mapping[str, Any], path: Path_
+) -> tuple[Any, float | None, float | None] | None:
+    range_keys = [k for k in ("low", "base", "high") if k in entry]
+    if "value" in entry and range_keys:
+        check.error((*path, range_keys[0]), "give either value or low / base / high, not both", of_key=True)
+        return None
+    if "value" not in entry and not range_keys:
+        check.error(path, "missing required key 'value' (or low / base / high)", of_key=True)
+        return None
+    if "value" in entry:
+        value = _domain_value(check, spec, unit, entry["value"], (*path, "value"))
+        return None if value is None else (value, None, None)
+    if not spec.ranged:
+        check.error((*path, range_keys[0]), "this input takes a single value, not a range", of_key=True)
+        return None
+    missing = [k for k in ("low", "base", "high") if k not in entry]
+    if missing:
+        check.error(path, f"a range needs low, base and high; missing {', '.join(missing)}", of_key=True)
+        return None
+    low, base, high = (_domain_value(check, spec, unit, entry[k], (*path, k)) for k in ("low", "base", "high"))
+    if low is None or base is None or high is None:
+        return None
+    if low > high:
+        check.error((*path, "low"), f"empty range: low {low:g} is above high {high:g}")
+        return None
+    if not low <= base <= high:
+        check.error((*path, "base"), f"must be between low {low:g} and high {high:g}, got {base:g}")
+        return None
+    return base, low, high
+
+
+def _domain_value(check: _Checker, spec: schema.InputSpec, unit: schema.Unit, value: Any, path: Path_) -> Any:
+    if unit.is_date:
+        return check.date(value, path)
+    number = check.number(value, path)
+    if number is None:
+        return None
+    if unit.maximum is not None and not unit.minimum <= number <= unit.maximum:
+        check.error(path, f"must be between {unit.minimum:g} and {unit.maximum:g}, got {number:g}")
+        return None
+    if spec.positive and number <= 0:
+        check.error(path, f"must be greater than 0, got {number:g}")
+        return None
+    if unit.minimum is not None and number < unit.minimum:
+        check.error(path, f"must be {unit.minimum:g} or more, got {number:g}")
+        return None
+    return number
+
+
+def _validate_source_ref(check: _Checker, value: Any, path: Path_, sources: Mapping[str, Source]) -> SourceRef | None:
+    entry = check.mapping(value, path, "a mapping with ref, where and date")
+    if entry is None:
+        return None
+    check.unknown_keys(entry, schema.SOURCE_REF_KEYS, path)
+    check.required(entry, schema.SOURCE_REF_KEYS, path)
+    ref = check.text(entry["ref"], (*path, "ref")) if "ref" in entry else None
+    if ref is not None and ref not in sources:
+        known = ", ".join(sources) or "none defined"
+        check.error((*path, "ref"), f"unknown source '{ref}' (sources: {known})")
+        ref = None
+    where = check.text(entry["where"], (*path, "where")) if "where" in entry else None
+    date = check.loose_date(entry["date"], (*path, "date")) if "date" in entry else None
+    if ref is None or where is None or date is None:
+        return None
+    return SourceRef(ref, where, date)
+
+
+def _validate_stated(check: _Checker, value: Any, path: Path_, figure_names: set[str]) -> tuple[Statement, ...]:
+    if not isinstance(value, list):
+        check.error(path, f"must be a list of statements, got {_kind(value)}")
+        return ()
+    out: list[Statement] = []
+    for i, item in enumerate(value):
+        item_path = (*path, i)
+        entry = check.mapping(item, item_path)
+        if entry is None:
+            continue
+        check.unknown_keys(entry, schema.STATED_KEYS, item_path)
+        check.required(entry, ("figure", "tolerance", "where"), item_path)
+        figure = check.text(entry["figure"], (*item_path, "figure")) if "figure" in entry else None
+        if figure is not None and figure_names and figure not in figure_names:
+            hint = difflib.get_close_matches(figure, figure_names, n=1)
+            check.error(
+                (*item_path, "figure"), f"unknown figure '{figure}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+            )
+            figure = None
+        numbers = {
+            k: _non_negative(check, entry[k], (*item_path, k))
+            for k in ("value", "low", "high", "below", "tolerance")
+            if k in entry
+        }
+        forms = [form for form in (("value",), ("low", "high"), ("below",)) if all(k in entry for k in form)]
+        if len(forms) != 1 or (any(k in entry for k in ("low", "high")) and forms != [("low", "high")]):
+            check.error(item_path, "give exactly one of: value, low and high, or below", of_key=True)
+            continue
+        where = check.text(entry["where"], (*item_path, "where")) if "where" in entry else None
+        if figure is None or where is None or None in numbers.values() or "tolerance" not in numbers:
+            continue
+        out.append(Statement(figure=figure, where=where, **numbers))
+    return tuple(out)
+
+
+def _non_negative(check: _Checker, value: Any, path: Path_) -> float | None:
+    number = check.number(value, path)
+    if number is not None and number < 0:
+        check.error(path, f"must be 0 or more, got {number:g}")
+        return None
+    return number
