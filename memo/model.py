@@ -68,6 +68,7 @@ F = FigureDef
 FIGURES: tuple[FigureDef, ...] = (
     # Users and conversion
     F("users.registered", "Registered users", "users", "users.registered"),
+    F("users.registered_earlier", "Registered users, early February", "users", "users.registered_earlier"),
     F(
         "users.registration_rate_monthly",
         "New registrations per month",
@@ -152,10 +153,16 @@ FIGURES: tuple[FigureDef, ...] = (
     ),
     F("growth.base_new_sub_arr", "Anchored new subscription ARR per year", "usd_per_year", "growth.base_new_sub_arr"),
     F(
+        "growth.base_new_api_arr",
+        "Anchored new API ARR per year",
+        "usd_per_year",
+        "growth.base_new_sub_arr * api.ratio_recent",
+    ),
+    F(
         "growth.base_new_arr",
         "Anchored new total ARR per year, API included",
         "usd_per_year",
-        "growth.base_new_sub_arr * (1 + api.ratio_recent)",
+        "growth.base_new_sub_arr + growth.base_new_api_arr",
     ),
     F(
         "growth.anchor_discount",
@@ -221,7 +228,8 @@ FIGURES: tuple[FigureDef, ...] = (
         "1 - valuation.ps_current / peers.openrouter_ps",
     ),
     # Market
-    F("market.inference_2027", "Global inference market, 2027", "usd_per_year", "market.inference_2027"),
+    F("market.forecast_year", "Year of the market forecast", "year", "market.forecast_year"),
+    F("market.inference_2027", "Global inference market in the forecast year", "usd_per_year", "market.inference_2027"),
     F("market.privacy_share", "Privacy segment's share of inference", "share", "market.privacy_share"),
     F(
         "market.privacy_segment",

@@ -33,6 +33,7 @@ UNITS: dict[str, Unit] = {
         Unit("tokens", "VVV tokens"),
         Unit("tokens_per_day", "model tokens processed per day"),
         Unit("date", "a calendar date, YYYY-MM-DD", None, None, is_date=True),
+        Unit("year", "a calendar year, e.g. 2027", 1900.0, 2200.0),
     )
 }
 
@@ -82,7 +83,8 @@ INPUTS: dict[str, InputSpec] = _inputs(
     InputSpec("valuation.fdv", "usd", "VVV fully diluted valuation"),
     InputSpec("token.price", "usd_per_token", "VVV token price", positive=True),
     InputSpec("peers.openrouter_ps", "multiple", "OpenRouter price-to-sales multiple"),
-    InputSpec("market.inference_2027", "usd_per_year", "Global AI inference market, 2027", ranged=True),
+    InputSpec("market.forecast_year", "year", "The year the market forecast describes"),
+    InputSpec("market.inference_2027", "usd_per_year", "Global AI inference market in the forecast year", ranged=True),
     InputSpec("market.privacy_share", "share", "Privacy segment's share of the inference market", ranged=True),
 )
 
