@@ -58,7 +58,18 @@ def library_versions(names: Iterable[str] = OUTPUT_LIBRARIES) -> dict[str, str]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
+    versions["font-subsetter"] = font_subsetter()
     return versions
+
+
+def font_subsetter() -> str:
+    """Which library subsets the PDF's fonts: HarfBuzz when its subsetting library is installed, else fontTools.
+    The two give different bytes, so the build records which one ran."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    if harfbuzz_subset and harfbuzz.hb_version_atleast(4, 1, 0):
+        return "harfbuzz"
+    return "fonttools " + metadata.version("fonttools")
 
 
 def figure_entry(figure: Figure) -> dict[str, Any]:

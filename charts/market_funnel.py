@@ -1,0 +1,108 @@
+"""From the global inference market to the privacy segment to Venice's current ARR, on a log scale."""
+
+import math
+
+import altair as alt
+import pandas as pd
+
+from memo.charts import HEIGHT, INK, WIDTH, ChartData
+
+TITLE = "Market size: global inference, the privacy segment and Venice"
+SOURCE = "Source: Liberman (2026); memo calculations. Log scale; whiskers and bracketed figures show the low\u2013high range."
+
+PLOT_WIDTH = WIDTH - 90  # the row labels take about 170 px to the left
+CHAR = 5.9  # px per character of an 11 px label, to leave room right of the bars
+MUTED = "#616E7C"
+ROWS = [
+    # (row label, figure, figure giving its share of the row above); {year} is the forecast year
+    ("Global AI inference market, {year}", "market.inference_2027", None),
+    ("Privacy inference segment, {year}", "market.privacy_segment", "market.privacy_share"),
+    ("Venice, current ARR", "arr.current", "market.share_of_privacy_segment"),
+]
+
+
+def _with_range(d: ChartData, name: str) -> tuple[str, bool]:
+    figure = d.figure(name)
+    if figure.low is None or figure.high is None:
+        return d.show(name), False
+    return f"{d.show(name)} ({d.fmt.span(figure.low, figure.high, figure.unit)})", True
+
+
+def _range(d: ChartData, name: str) -> str:
+    """ " (range low–high)" for a figure with a range, otherwise nothing."""
+    figure = d.figure(name)
+    if figure.low is None or figure.high is None:
+        return ""
+    return f" (range {d.fmt.span(figure.low, figure.high, figure.unit)})"
+
+
+def build(d: ChartData) -> tuple[alt.Chart, str]:
+    rows = []
+    above = None
+    for label, name, share in ROWS:
+        figure = d.figure(name)
+        text, ranged = _with_range(d, name)
+        note = ""
+        if share is not None:
+            note = f"{_with_range(d, share)[0]} of the {above}"
+        rows.append(
+            {
+                "row": label.format(year=d.show("market.forecast_year")),
+                "value": figure.value,
+                "low": figure.low if ranged else None,
+                "high": figure.high if ranged else None,
+                "end": figure.high if ranged else figure.value,
+                "label": text,
+                "note": note,
+                "color": d.colors["blue"] if name == "arr.current" else d.colors["sky"],
+            }
+        )
+        above = "privacy segment" if share is not None else "global market"
+    smallest = min(row["low"] if row["low"] is not None else row["value"] for row in rows)
+    floor = 10 ** math.floor(math.log10(smallest) - 0.5)  # bars start half a decade or more below the smallest
+    # the right edge leaves room for the longest label beyond its bar
+    span = max(
+        math.log10(row["end"] / floor) / (1 - CHAR * max(len(row["label"]), len(row["note"])) / PLOT_WIDTH)
+        for row in rows
+    )
+    right = floor * 10 ** (span + 0.05)
+    largest = max(row["end"] for row in rows)
+    decades = [10**k for k in range(round(math.log10(floor)), math.floor(math.log10(largest)) + 1)]
+    frame = pd.DataFrame(rows)
+    order = [row["row"] for row in rows]
+    y = alt.Y(
+        "row:N", sort=order, title=None, scale=alt.Scale(paddingInner=0.4), axis=alt.Axis(ticks=False, domain=False)
+    )
+    x = alt.X(
+        "value:Q",
+        title="US$ per year (log scale)",
+        scale=alt.Scale(type="log", domain=[floor, right], nice=False),
+        axis=alt.Axis(values=decades, labelExpr="replace(format(datum.value, '$~s'), 'G', 'B')", grid=False),
+    )
+    base = alt.Chart(frame)
+    bars = base.mark_bar().encode(x=x, x2=alt.datum(floor), y=y, color=alt.Color("color:N", scale=None, legend=None))
+    ranged = base.transform_filter("isValid(datum.low)")
+    whisker = ranged.mark_rule(color=INK, strokeWidth=1).encode(x="low:Q", x2="high:Q", y=y)
+    caps = alt.layer(
+        ranged.mark_tick(color=INK, thickness=1, size=12).encode(x="low:Q", y=y),
+        ranged.mark_tick(color=INK, thickness=1, size=12).encode(x="high:Q", y=y),
+    )
+    # a figure with a note below it is lifted half a line; one without stays centred on its bar
+    labels = alt.layer(
+        base.transform_filter("datum.note != ''")
+        .mark_text(align="left", dx=6, dy=-7, fontWeight=600)
+        .encode(x="end:Q", y=y, text="label:N"),
+        base.transform_filter("datum.note == ''")
+        .mark_text(align="left", dx=6, fontWeight=600)
+        .encode(x="end:Q", y=y, text="label:N"),
+    )
+    notes = base.mark_text(align="left", dx=6, dy=8, color=MUTED).encode(x="end:Q", y=y, text="note:N")
+    chart = alt.layer(bars, whisker, caps, labels, notes).properties(width=PLOT_WIDTH, height=HEIGHT * 0.8)
+    alt_text = (
+        f"Bar chart on a log scale: the global inference market in {d.show('market.forecast_year')} of {d.show('market.inference_2027')}"
+        f"{_range(d, 'market.inference_2027')}, the privacy segment of "
+        f"{d.show('market.privacy_segment')}{_range(d, 'market.privacy_segment')}, and Venice's "
+        f"current ARR of {d.show('arr.current')}, which is {d.show('market.share_of_privacy_segment')} of the "
+        "privacy segment."
+    )
+    return chart, alt_text

@@ -1,0 +1,72 @@
+"""Price-to-sales multiples: VVV on current and forward ARR, by market cap and by FDV, beside OpenRouter."""
+
+import altair as alt
+import pandas as pd
+
+from memo.charts import GREY, HEIGHT, INK, WIDTH, ChartData
+
+TITLE = "Price-to-sales: VVV against OpenRouter"
+SOURCE = (
+    "Source: Liberman (2026); memo calculations. VVV multiples divide market cap or FDV by ARR; "
+    "whiskers show the low\u2013high range of ARR."
+)
+
+PLOT_WIDTH = WIDTH - 120  # the row labels take about 190 px to the left
+ROWS = [
+    # (row label, figure, colour: peers grey, VVV on market cap blue, VVV on FDV (fully diluted) lighter)
+    ("OpenRouter", "peers.openrouter_ps", "peer"),
+    ("VVV market cap / current ARR", "valuation.ps_current", "cap"),
+    ("VVV FDV / current ARR", "valuation.fdv_ps_current", "fdv"),
+    ("VVV market cap / forward ARR", "valuation.ps_forward", "cap"),
+    ("VVV FDV / forward ARR", "valuation.fdv_ps_forward", "fdv"),
+]
+
+
+def build(d: ChartData) -> tuple[alt.Chart, str]:
+    rows = []
+    for label, name, group in ROWS:
+        figure = d.figure(name)
+        ranged = figure.low is not None and figure.high is not None
+        rows.append(
+            {
+                "row": label,
+                "value": figure.value,
+                "low": figure.low if ranged else None,
+                "high": figure.high if ranged else None,
+                "end": figure.high if ranged else figure.value,
+                "label": d.show(name),
+                "color": {"peer": GREY, "cap": d.colors["blue"], "fdv": d.colors["sky"]}[group],
+            }
+        )
+    frame = pd.DataFrame(rows)
+    order = [row["row"] for row in rows]
+    top = max(row["end"] for row in rows) * 1.12
+    y = alt.Y(
+        "row:N",
+        sort=order,
+        title=None,
+        scale=alt.Scale(paddingInner=0.35),
+        axis=alt.Axis(ticks=False, domain=False, labelLimit=0, labelPadding=8),
+    )
+    x = alt.X(
+        "value:Q",
+        title="Price-to-sales multiple (x)",
+        scale=alt.Scale(domain=[0, top], nice=False),
+        axis=alt.Axis(tickCount=6, labelExpr="datum.label + 'x'"),
+    )
+    base = alt.Chart(frame)
+    bars = base.mark_bar().encode(x=x, y=y, color=alt.Color("color:N", scale=None, legend=None))
+    ranged = base.transform_filter("isValid(datum.low)")
+    whisker = ranged.mark_rule(color=INK, strokeWidth=1).encode(x="low:Q", x2="high:Q", y=y)
+    caps = alt.layer(
+        ranged.mark_tick(color=INK, thickness=1, size=10).encode(x="low:Q", y=y),
+        ranged.mark_tick(color=INK, thickness=1, size=10).encode(x="high:Q", y=y),
+    )
+    labels = base.mark_text(align="left", dx=6, fontWeight=600).encode(x="end:Q", y=y, text="label:N")
+    chart = alt.layer(bars, whisker, caps, labels).properties(width=PLOT_WIDTH, height=HEIGHT)
+    alt_text = (
+        f"Bar chart of price-to-sales multiples: OpenRouter at {d.show('peers.openrouter_ps')}; VVV at "
+        f"{d.show('valuation.ps_current')} on current ARR ({d.show('valuation.fdv_ps_current')} on FDV) and "
+        f"{d.show('valuation.ps_forward')} on forward ARR ({d.show('valuation.fdv_ps_forward')} on FDV)."
+    )
+    return chart, alt_text

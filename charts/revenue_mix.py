@@ -1,0 +1,84 @@
+"""API share of revenue: Venice today and at the margin, against ChatGPT, Anthropic and their midpoint."""
+
+import altair as alt
+import pandas as pd
+
+from memo.charts import GREY, INK, WIDTH, ChartData
+
+TITLE = "API share of revenue: Venice against ChatGPT and Anthropic"
+SOURCE = (
+    "Source: Liberman (2026); memo calculations. Venice's new revenue assumes the recent ratio of new API to "
+    "new subscription revenue. Whiskers show the low\u2013high range."
+)
+
+PLOT_WIDTH = WIDTH - 100  # the row labels take about 170 px to the left
+HEIGHT = 200
+TRACK = "#E4E7EB"
+ROWS = [
+    # (row label, figure, Venice's own)
+    ("ChatGPT", "api.chatgpt_api_share", False),
+    ("Venice, current ARR", "arr.api_share", True),
+    ("Venice, new revenue ({ratio})", "api.share_of_new_revenue", True),
+    ("Midpoint of the two peers", "api.peer_midpoint_share", False),
+    ("Anthropic", "api.anthropic_api_share", False),
+]
+
+
+def _range(d: ChartData, name: str) -> str:
+    """ " (range low–high)" for a figure with a range, otherwise nothing."""
+    figure = d.figure(name)
+    if figure.low is None or figure.high is None:
+        return ""
+    return f" (range {d.fmt.span(figure.low, figure.high, figure.unit)})"
+
+
+def build(d: ChartData) -> tuple[alt.Chart, str]:
+    rows = []
+    for label, name, venice in ROWS:
+        figure = d.figure(name)
+        ranged = figure.low is not None and figure.high is not None
+        rows.append(
+            {
+                "row": label.format(ratio=d.show("api.ratio_recent")),
+                "value": figure.value,
+                "full": 1.0,
+                "low": figure.low if ranged else None,
+                "high": figure.high if ranged else None,
+                "end": figure.high if ranged else figure.value,
+                "label": d.show(name),
+                "color": d.colors["blue"] if venice else GREY,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    order = [row["row"] for row in rows]
+    y = alt.Y(
+        "row:N",
+        sort=order,
+        title=None,
+        scale=alt.Scale(paddingInner=0.35),
+        axis=alt.Axis(ticks=False, domain=False, labelLimit=0, labelPadding=8),
+    )
+    x = alt.X(
+        "value:Q",
+        title="API share of revenue (the rest of each bar is subscriptions)",
+        scale=alt.Scale(domain=[0, 1], nice=False),
+        axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1], grid=False),
+    )
+    base = alt.Chart(frame)
+    track = base.mark_bar(color=TRACK).encode(x=alt.X("full:Q", scale=alt.Scale(domain=[0, 1])), y=y)
+    bars = base.mark_bar().encode(x=x, y=y, color=alt.Color("color:N", scale=None, legend=None))
+    ranged = base.transform_filter("isValid(datum.low)")
+    whisker = ranged.mark_rule(color=INK, strokeWidth=1).encode(x="low:Q", x2="high:Q", y=y)
+    caps = alt.layer(
+        ranged.mark_tick(color=INK, thickness=1, size=10).encode(x="low:Q", y=y),
+        ranged.mark_tick(color=INK, thickness=1, size=10).encode(x="high:Q", y=y),
+    )
+    labels = base.mark_text(align="left", dx=6, fontWeight=600).encode(x="end:Q", y=y, text="label:N")
+    chart = alt.layer(track, bars, whisker, caps, labels).properties(width=PLOT_WIDTH, height=HEIGHT)
+    alt_text = (
+        f"Bar chart of the API share of revenue: ChatGPT {d.show('api.chatgpt_api_share')}, Venice's current ARR "
+        f"{d.show('arr.api_share')}{_range(d, 'arr.api_share')}, Venice's new revenue "
+        f"{d.show('api.share_of_new_revenue')}, the peer midpoint {d.show('api.peer_midpoint_share')} and Anthropic "
+        f"{d.show('api.anthropic_api_share')}."
+    )
+    return chart, alt_text

@@ -1,0 +1,50 @@
+"""New subscription ARR added in each of the three weeks Venice published daily data for."""
+
+import altair as alt
+import pandas as pd
+
+from memo.charts import HEIGHT, WIDTH, ChartData
+
+TITLE = "New subscription ARR added per week"
+SOURCE = "Source: Liberman (2026) for weeks 1 and 3; week 2 is an estimate (\u2020), see Methodology."
+
+
+def build(d: ChartData) -> tuple[alt.Chart, str]:
+    weeks = [
+        ("Week 1 (26 Apr\u20132 May)", "growth.weekly_new_sub_arr_first"),
+        ("Week 2 (3\u20139 May)", "growth.weekly_new_sub_arr_mid"),
+        ("Week 3 (10\u201316 May)", "growth.weekly_new_sub_arr_last"),
+    ]
+    rows = [
+        {
+            "week": label,
+            "arr": d.value(name) / 1e6,
+            "label": d.show(name),
+            "kind": "Estimate" if d.figure(name).estimate else "Reported",
+        }
+        for label, name in weeks
+    ]
+    frame = pd.DataFrame(rows)
+    base = alt.Chart(frame).encode(
+        x=alt.X("week:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y(
+            "arr:Q",
+            title="New subscription ARR per week ($M)",
+            scale=alt.Scale(domain=[0, max(row["arr"] for row in rows) * 1.18], nice=False),
+        ),
+    )
+    bars = base.mark_bar(size=70).encode(
+        color=alt.Color(
+            "kind:N",
+            title=None,
+            scale=alt.Scale(domain=["Reported", "Estimate"], range=[d.colors["blue"], d.colors["sky"]]),
+        )
+    )
+    labels = base.mark_text(dy=-8, fontWeight=600).encode(text="label:N")
+    chart = (bars + labels).properties(width=WIDTH, height=HEIGHT)
+    alt_text = (
+        "Bar chart of new subscription ARR added per week: "
+        + "; ".join(f"{row['week']}: {row['label']}" for row in rows)
+        + f". Growth from week 1 to week 3: {d.show('growth.acceleration')}."
+    )
+    return chart, alt_text

@@ -1,0 +1,239 @@
+"""Charts stage: each chart in ``charts/NAME.py`` builds an Altair chart from the model's figures, and
+vl-convert exports it to SVG (vector in the PDF, inline in the HTML).
+
+A chart module defines ``TITLE`` (shown as "Figure N. TITLE"), ``SOURCE`` (the source line) and
+``build(data: ChartData) -> tuple[altair.Chart, str]`` returning the chart and its alt text. Every figure the chart
+reads through ``data`` is recorded, so a later diff knows which charts show a changed figure.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, ClassVar
+
+from memo import fonts
+from memo import format as fmt
+from memo.errors import MemoError
+from memo.model import Figure
+from memo.validate import Input
+
+# Okabe & Ito's palette, distinguishable with the common forms of colour blindness.
+BLUE = "#0072B2"
+ORANGE = "#E69F00"
+GREEN = "#009E73"
+SKY = "#56B4E9"
+VERMILLION = "#D55E00"
+PURPLE = "#CC79A7"
+GREY = "#8C8C8C"
+INK = "#1F2933"
+PALETTE = [BLUE, ORANGE, GREEN, SKY, VERMILLION, PURPLE, GREY]
+
+WIDTH = 520
+HEIGHT = 220
+
+THEME: dict[str, Any] = {
+    "background": "white",
+    "font": fonts.SANS,
+    "padding": 4,
+    "view": {"stroke": None},
+    "axis": {
+        "labelFont": fonts.SANS,
+        "titleFont": fonts.SANS,
+        "labelFontSize": 11,
+        "titleFontSize": 11,
+        "titleFontWeight": 500,
+        "labelColor": INK,
+        "titleColor": INK,
+        "domainColor": "#9AA5B1",
+        "tickColor": "#9AA5B1",
+        "gridColor": "#E4E7EB",
+    },
+    "legend": {
+        "labelFont": fonts.SANS,
+        "titleFont": fonts.SANS,
+        "labelFontSize": 11,
+        "titleFontSize": 11,
+        "orient": "bottom",
+    },
+    "header": {"labelFont": fonts.SANS, "titleFont": fonts.SANS, "labelFontSize": 11},
+    "text": {"font": fonts.SANS, "fontSize": 11, "color": INK},
+    "range": {"category": PALETTE},
+    "bar": {"color": BLUE},
+    "line": {"color": BLUE, "strokeWidth": 2},
+    "point": {"color": BLUE, "filled": True, "size": 50},
+}
+
+
+class _RecordingContent(Mapping[str, Any]):
+    """The content files by name, noting which ones a chart reads."""
+
+    def __init__(self, content: Mapping[str, Any], reads: list[str]) -> None:
+        self._content, self._reads = content, reads
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._reads:
+            self._reads.append(key)
+        return self._content[key]
+
+    def __iter__(self):
+        return iter(self._content)
+
+    def __len__(self) -> int:
+        return len(self._content)
+
+
+class ChartData:
+    """What a chart module may read: figures and inputs by name (recorded), content, and the formatters."""
+
+    fmt = fmt
+    colors: ClassVar[dict[str, str]] = {
+        "blue": BLUE,
+        "orange": ORANGE,
+        "green": GREEN,
+        "sky": SKY,
+        "vermillion": VERMILLION,
+        "purple": PURPLE,
+    }
+
+    def __init__(self, figures: Mapping[str, Figure], inputs: Mapping[str, Input], content: Mapping[str, Any]) -> None:
+        self._figures = figures
+        self._inputs = inputs
+        self._content = content
+        self.reads: list[str] = []
+        self.content_reads: list[str] = []
+
+    @property
+    def content(self) -> _RecordingContent:
+        return _RecordingContent(self._content, self.content_reads)
+
+    def figure(self, name: str) -> Figure:
+        if name not in self._figures:
+            raise KeyError(f"no figure named {name!r}")
+        if name not in self.reads:
+            self.reads.append(name)
+        return self._figures[name]
+
+    def value(self, name: str) -> float:
+        return self.figure(name).value
+
+    def input(self, name: str) -> Input:
+        return self._inputs[name]
+
+    def show(self, name: str) -> str:
+        """The figure formatted as the memo prints it, with a dagger when it rests on an estimate."""
+        figure = self.figure(name)
+        return fmt.by_unit(figure.value, figure.unit) + ("\u2020" if figure.estimate else "")
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    title: str
+    source: str
+    alt: str
+    spec: dict[str, Any]
+    reads: tuple[str, ...]
+    content_reads: tuple[str, ...]
+    svg: str
+
+    @property
+    def spec_json(self) -> bytes:
+        return (json.dumps(self.spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def load_module(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"memo_chart_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise MemoError(f"{path}: cannot load chart module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for attribute in ("TITLE", "SOURCE", "build"):
+        if not hasattr(module, attribute):
+            raise MemoError(f"{path}: a chart module must define {attribute}")
+    return module
+
+
+def available(charts_dir: Path) -> list[str]:
+    return sorted(p.stem for p in charts_dir.glob("*.py") if not p.name.startswith("_"))
+
+
+def build_spec(name: str, module: ModuleType, data: ChartData) -> tuple[dict[str, Any], str]:
+    chart, alt_text = module.build(data)
+    spec = chart.to_dict()
+    spec["config"] = _merge(copy.deepcopy(THEME), spec.get("config", {}))
+    spec.pop("$schema", None)
+    return spec, alt_text
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def to_svg(name: str, spec: Mapping[str, Any], alt_text: str) -> str:
+    import vl_convert
+
+    fonts.register_with_vl_convert()
+    svg = vl_convert.vegalite_to_svg(dict(spec))
+    return _accessible(_scope_ids(svg, name), name, alt_text)
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def _scope_ids(svg: str, name: str) -> str:
+    """vl-convert numbers SVG ids per process; rename them per chart so output bytes never depend on history
+    and ids stay unique when several charts share one page."""
+    mapping = {old: f"{name}-{i}" for i, old in enumerate(dict.fromkeys(_ID.findall(svg)), start=1)}
+    if not mapping:
+        return svg
+
+    def swap(match: re.Match[str]) -> str:
+        return match.group(0).replace(match.group(1), mapping[match.group(1)])
+
+    svg = _ID.sub(swap, svg)
+    return re.sub(r"(url\(#|href=\"#)([^)\"]+)", lambda m: m.group(1) + mapping.get(m.group(2), m.group(2)), svg)
+
+
+def _accessible(svg: str, name: str, alt_text: str) -> str:
+    from html import escape
+
+    title_id = f"{name}-title"
+    opening = re.match(r"<svg\b[^>]*>", svg)
+    if opening is None:
+        raise MemoError(f"chart {name}: vl-convert returned no SVG")
+    tag = opening.group(0)
+    tag = re.sub(r'\sclass="[^"]*"', "", tag)
+    tag = tag[:-1] + f' class="chart" role="img" aria-labelledby="{title_id}">'
+    return tag + f'<title id="{title_id}">{escape(alt_text)}</title>' + svg[opening.end() :]
+
+
+def build_all(
+    charts_dir: Path, figures: Mapping[str, Figure], inputs: Mapping[str, Input], content: Mapping[str, Any]
+) -> dict[str, Chart]:
+    out: dict[str, Chart] = {}
+    for name in available(charts_dir):
+        module = load_module(charts_dir / f"{name}.py")
+        data = ChartData(figures, inputs, content)
+        try:
+            spec, alt_text = build_spec(name, module, data)
+            svg = to_svg(name, spec, alt_text)
+        except MemoError:
+            raise
+        except Exception as exc:
+            raise MemoError(f"charts/{name}.py: {type(exc).__name__}: {exc}") from exc
+        out[name] = Chart(
+            name, module.TITLE, module.SOURCE, alt_text, spec, tuple(data.reads), tuple(data.content_reads), svg
+        )
+    return out

@@ -1,0 +1,72 @@
+"""The memo's fonts: OFL families installed from PyPI, used alike by the HTML, the PDF and the charts.
+
+Source Serif 4 sets the text, IBM Plex Sans the headings, tables and charts. Both are variable fonts, so one file
+per style covers every weight. The HTML and PDF load them from ``fonts/`` beside memo.html; vl-convert reads the
+same files, so chart labels are measured and drawn in the font the PDF shows.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+SERIF = "Source Serif 4"
+SANS = "IBM Plex Sans"
+_PACKAGES = ("fontpkg_source_serif_4", "fontpkg_ibm_plex_sans")
+
+
+@dataclass(frozen=True)
+class FontFile:
+    family: str
+    path: Path
+    italic: bool
+    weights: tuple[int, int]
+
+    @property
+    def name(self) -> str:
+        """The file name used under ``fonts/`` (no brackets, which some servers mangle)."""
+        return self.path.name.replace("[", "-").replace("]", "").replace(",", "-")
+
+
+@cache
+def font_files() -> tuple[FontFile, ...]:
+    files: list[FontFile] = []
+    for package in _PACKAGES:
+        root = Path(importlib.import_module(package).__file__).parent
+        meta = json.loads((root / "metadata.json").read_text(encoding="utf-8"))
+        axis = next(a for a in meta["axes"] if a["tag"] == "wght")
+        for path in sorted((root / "files").glob("*.ttf")):
+            files.append(FontFile(meta["family"], path, "Italic" in path.name, (int(axis["min"]), int(axis["max"]))))
+    return tuple(files)
+
+
+def licenses() -> dict[str, bytes]:
+    """The OFL licence of each family, to ship beside the font files."""
+    out: dict[str, bytes] = {}
+    for package in _PACKAGES:
+        root = Path(importlib.import_module(package).__file__).parent
+        out[f"{package.removeprefix('fontpkg_').replace('_', '-')}-LICENSE.txt"] = (root / "LICENSE").read_bytes()
+    return out
+
+
+def font_face_css(prefix: str = "fonts/") -> str:
+    rules = []
+    for font in font_files():
+        low, high = font.weights
+        rules.append(
+            "@font-face { "
+            f"font-family: '{font.family}'; src: url('{prefix}{font.name}') format('truetype'); "
+            f"font-weight: {low} {high}; font-style: {'italic' if font.italic else 'normal'}; font-display: swap; }}"
+        )
+    return "\n".join(rules) + "\n"
+
+
+@cache
+def register_with_vl_convert() -> None:
+    import vl_convert
+
+    for directory in sorted({str(font.path.parent) for font in font_files()}):
+        vl_convert.register_font_directory(directory)

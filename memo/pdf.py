@@ -1,0 +1,113 @@
+"""PDF stage: WeasyPrint lays out memo.html as paged media.
+
+The URL fetcher reads only files inside the project and output directories (and the installed font files the
+memo's CSS names); anything else, any network scheme and any redirect is refused and fails the build. Output is
+byte-identical for the same input: fonts are subset with a fixed timestamp (SOURCE_DATE_EPOCH from the memo's
+as-of date) and the PDF's dates come from the document's metadata, not the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from memo import fonts
+from memo.errors import MemoError
+
+
+class RefusedURL(MemoError):
+    pass
+
+
+def _fetcher_class() -> type:
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+    class ConfinedFetcher(URLFetcher):
+        """Serves the font files and files under the allowed roots; refuses everything else."""
+
+        def __init__(self, roots: Sequence[Path], font_dir: Path) -> None:
+            super().__init__(allowed_protocols={"file"}, allow_redirects=False, fail_on_errors=True)
+            self.roots = [root.resolve() for root in roots]
+            self.font_dir = font_dir.resolve()
+            self.font_files = {font.name: font.path for font in fonts.font_files()}
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+            path = self.resolve(url)
+            if path is None:
+                self.refused.append(url)
+                raise FatalURLFetchingError(f"refused to load {url}: only files inside the project may be read")
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": _mime(path)})
+
+        def resolve(self, url: str) -> Path | None:
+            parts = urlsplit(url)
+            if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+                return None
+            path = Path(unquote(parts.path))
+            if path.parent == self.font_dir and path.name in self.font_files:
+                return self.font_files[path.name]
+            real = path.resolve()
+            if any(real.is_relative_to(root) for root in self.roots) and real.is_file():
+                return real
+            return None
+
+    return ConfinedFetcher
+
+
+def make_fetcher(roots: Sequence[Path], font_dir: Path):
+    return _fetcher_class()(roots, font_dir)
+
+
+def _mime(path: Path) -> str:
+    return {
+        ".ttf": "font/ttf",
+        ".woff2": "font/woff2",
+        ".css": "text/css",
+        ".svg": "image/svg+xml",
+        ".png": "image/png",
+    }.get(path.suffix, "application/octet-stream")
+
+
+@contextmanager
+def _source_date(epoch: int) -> Iterator[None]:
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
+@cache
+def font_configuration():
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date) -> bytes:
+    import weasyprint
+
+    base = out_dir.resolve()
+    fetcher = make_fetcher([project_dir, base], base / "fonts")
+    epoch = int(dt.datetime.combine(as_of, dt.time(), dt.UTC).timestamp())
+    document = weasyprint.HTML(string=html, base_url=str(base) + "/", url_fetcher=fetcher)
+    from weasyprint.urls import FatalURLFetchingError
+
+    try:
+        with _source_date(epoch):
+            return document.write_pdf(font_config=font_configuration(), pdf_tags=True)
+    except (Exception, FatalURLFetchingError) as exc:
+        if fetcher.refused:
+            raise RefusedURL(
+                f"error: memo.html asks for {fetcher.refused[0]}; only files inside the project may be read"
+            ) from None
+        raise MemoError(f"error: PDF rendering failed: {type(exc).__name__}: {exc}") from exc

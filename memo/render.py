@@ -1,0 +1,274 @@
+"""Render stage: the Jinja templates write the memo around the model's figures, as one HTML document.
+
+Every number reaches the page through ``fig()`` or a formatting filter, so it is the model's own figure, formatted
+one way everywhere, and (in the HTML) carries its provenance: label, formula and inputs, on hover or focus.
+Autoescaping is on and an undefined name fails the build.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from memo import fonts
+from memo import format as fmt
+from memo.charts import Chart
+from memo.errors import MemoError
+from memo.load import load_file
+from memo.model import Check, Figure
+from memo.validate import Assumptions, Input
+
+DAGGER = "\u2020"
+
+
+@dataclass
+class Document:
+    """Everything the templates may read."""
+
+    assumptions: Assumptions
+    figures: Mapping[str, Figure]
+    checks: Sequence[Check]
+    charts: Mapping[str, Chart]
+    content: Mapping[str, Any]
+    css: str
+    chart_numbers: dict[str, int] = field(default_factory=dict)
+
+
+def load_content(templates_dir: Path) -> dict[str, Any]:
+    """The qualitative content (ladder, competition matrix) kept as YAML beside the templates."""
+    content_dir = templates_dir / "content"
+    return {path.stem: load_file(path).data for path in sorted(content_dir.glob("*.yaml"))}
+
+
+def reach(figures: Mapping[str, Figure], name: str) -> list[str]:
+    """The inputs a figure depends on, directly or through other figures, in first-seen order."""
+    seen: dict[str, None] = {}
+
+    def walk(current: str) -> None:
+        for ref in figures[current].inputs:
+            if ref in figures and ref != current:
+                walk(ref)
+            else:
+                seen.setdefault(ref, None)
+
+    walk(name)
+    return list(seen)
+
+
+class _Helpers:
+    """The functions templates call. Kept in one place so the lint of templates knows what is allowed."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.footnotes = 0
+
+    def _figure(self, name: str) -> Figure:
+        try:
+            return self.doc.figures[name]
+        except KeyError:
+            raise jinja2.UndefinedError(f"no figure named {name!r}") from None
+
+    def tip(self, figure: Figure) -> str:
+        lines = [f"{figure.label}", f"= {figure.formula}"]
+        for ref in figure.inputs:
+            if ref in self.doc.figures and ref != figure.name:
+                other = self.doc.figures[ref]
+                lines.append(f"{ref} = {fmt.by_unit(other.value, other.unit)}")
+            else:
+                item = self.doc.assumptions.inputs[ref]
+                lines.append(f"{ref} = {fmt.by_unit(item.number, item.unit)} (input)")
+        if figure.estimate:
+            lines.append(f"{DAGGER} rests on an estimate; see Methodology")
+        return "\n".join(lines)
+
+    def fig(self, name: str, part: str = "value") -> Markup:
+        """A figure as the memo prints it: ``part`` is value, low, high or range."""
+        figure = self._figure(name)
+        if part == "range":
+            if figure.low is None:
+                raise jinja2.UndefinedError(f"figure {name!r} has no range")
+            text = fmt.span(figure.low, figure.high, figure.unit)
+        elif part in ("low", "high"):
+            value = getattr(figure, part)
+            if value is None:
+                raise jinja2.UndefinedError(f"figure {name!r} has no {part}")
+            text = fmt.by_unit(value, figure.unit)
+        elif part == "value":
+            text = fmt.by_unit(figure.value, figure.unit)
+        else:
+            raise jinja2.UndefinedError(f"fig() part must be value, low, high or range, not {part!r}")
+        mark = Markup(f'<sup class="est">{DAGGER}</sup>') if figure.estimate else Markup("")
+        return Markup('<span class="fig" tabindex="0" data-figure="{}" data-tip="{}">{}{}</span>').format(
+            name, self.tip(figure), text, mark
+        )
+
+    def inp(self, name: str) -> Markup:
+        """An input as the memo prints it, with its note as the tip."""
+        if name not in self.doc.assumptions.inputs:
+            raise jinja2.UndefinedError(f"no input named {name!r}")
+        item = self.doc.assumptions.inputs[name]
+        mark = Markup(f'<sup class="est">{DAGGER}</sup>') if item.estimate else Markup("")
+        tip = f"{name} (input{', estimate' if item.estimate else ''})" + (f"\n{item.note}" if item.note else "")
+        return Markup('<span class="fig" tabindex="0" data-input="{}" data-tip="{}">{}{}</span>').format(
+            name, tip, fmt.by_unit(item.number, item.unit), mark
+        )
+
+    def val(self, name: str, part: str = "value") -> float:
+        """A figure's raw value, for conditions in the prose ("below OpenRouter's")."""
+        value = getattr(self._figure(name), part)
+        if value is None:
+            raise jinja2.UndefinedError(f"figure {name!r} has no {part}")
+        return value
+
+    def source_note(self, input_name: str) -> Markup:
+        """A footnote citing where an input comes from."""
+        item: Input = self.doc.assumptions.inputs[input_name]
+        if item.source is None:
+            return self.note(Markup("Estimate, not from the source: {}").format(item.note or ""))
+        source = self.doc.assumptions.sources[item.source.ref]
+        return self.note(
+            Markup("{} ({}), \u201c{}\u201d, {}; figure dated {}.").format(
+                source.author, source.date[:4], source.title, item.source.where, item.source.date
+            )
+        )
+
+    def note(self, text: str | Markup) -> Markup:
+        self.footnotes += 1
+        return Markup(
+            '<span class="fn"><span class="fn-call" tabindex="0">{}</span><span class="fn-body">{}</span></span>'
+        ).format(self.footnotes, text)
+
+    def chart(self, name: str, caller: Callable[[], str] | None = None) -> Markup:
+        """A numbered figure: the chart's SVG, its title, the caption written in the template, its source."""
+        if name not in self.doc.charts:
+            raise jinja2.UndefinedError(f"no chart named {name!r} in charts/")
+        if name in self.doc.chart_numbers:
+            raise jinja2.UndefinedError(f"chart {name!r} is placed twice")
+        number = len(self.doc.chart_numbers) + 1
+        self.doc.chart_numbers[name] = number
+        chart = self.doc.charts[name]
+        caption = Markup(caller()) if caller else Markup("")
+        return Markup(
+            '<figure class="chart-figure" id="fig-{name}">'
+            '<figcaption class="chart-title"><span class="fig-no">Figure {number}.</span> {title}</figcaption>'
+            '<div class="chart-body">{svg}</div>'
+            '<p class="chart-caption">{caption}</p>'
+            '<p class="chart-source">{source}</p>'
+            "</figure>"
+        ).format(
+            name=name, number=number, title=chart.title, svg=Markup(chart.svg), caption=caption, source=chart.source
+        )
+
+    def checks_for(self, name: str) -> list[Check]:
+        return [c for c in self.doc.checks if c.figure == name]
+
+    def differences(self) -> list[Check]:
+        return [c for c in self.doc.checks if not c.holds]
+
+    def stated(self, check: Check) -> str:
+        figure = self.doc.figures[check.figure]
+        parts = check.stated
+        if "value" in parts:
+            return fmt.by_unit(parts["value"], figure.unit)
+        if "below" in parts:
+            return "below " + fmt.by_unit(parts["below"], figure.unit)
+        return fmt.span(parts["low"], parts["high"], figure.unit)
+
+    def modelled(self, check: Check) -> str:
+        figure = self.doc.figures[check.figure]
+        parts = check.model
+        if "value" in parts:
+            return fmt.by_unit(parts["value"], figure.unit)
+        return fmt.span(parts["low"], parts["high"], figure.unit)
+
+    def appendix_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for name, figure in self.doc.figures.items():
+            refs = {}
+            for item_name in reach(self.doc.figures, name):
+                item = self.doc.assumptions.inputs[item_name]
+                key = item.source.ref if item.source else "estimate"
+                refs.setdefault(key, None)
+            rows.append({"figure": figure, "sources": list(refs)})
+        return rows
+
+    def estimates(self) -> list[Input]:
+        return [item for item in self.doc.assumptions.inputs.values() if item.estimate]
+
+
+def _breakable(name: str) -> Markup:
+    """A dotted name that may wrap after its dots and underscores (narrow table columns)."""
+    return Markup("<wbr>").join(escape(part) for part in re.split(r"(?<=[._])", name))
+
+
+def environment(templates_dir: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        breakable=_breakable,
+        money=fmt.money,
+        multiple=fmt.multiple,
+        pct=fmt.pct,
+        count=fmt.count,
+        ratio=fmt.ratio,
+        date=fmt.date,
+    )
+    return env
+
+
+def render_html(templates_dir: Path, doc: Document) -> str:
+    helpers = _Helpers(doc)
+    env = environment(templates_dir)
+    env.globals.update(
+        fig=helpers.fig,
+        inp=helpers.inp,
+        val=helpers.val,
+        source_note=helpers.source_note,
+        note=helpers.note,
+        chart=helpers.chart,
+        checks_for=helpers.checks_for,
+        differences=helpers.differences,
+        stated=helpers.stated,
+        modelled=helpers.modelled,
+        appendix_rows=helpers.appendix_rows,
+        estimates=helpers.estimates,
+        figures=doc.figures,
+        memo=doc.assumptions.memo,
+        sources=doc.assumptions.sources,
+        inputs=doc.assumptions.inputs,
+        content=doc.content,
+        css=Markup(fonts.font_face_css() + doc.css),
+        dagger=DAGGER,
+    )
+    try:
+        html = env.get_template("memo.html.j2").render()
+    except jinja2.TemplateSyntaxError as exc:
+        raise MemoError(f"{exc.filename or exc.name}:{exc.lineno}: error: template syntax: {exc.message}") from None
+    except jinja2.UndefinedError as exc:
+        raise MemoError(f"{_template_location(exc)}: error: template: {exc.message}") from None
+    unplaced = sorted(set(doc.charts) - set(doc.chart_numbers))
+    if unplaced:
+        raise MemoError(f"error: charts never placed in the templates: {', '.join(unplaced)}")
+    return html
+
+
+def _template_location(exc: BaseException) -> str:
+    """file:line of the innermost template frame in a Jinja traceback."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "templates"
+
+
+__all__ = ["Document", "escape", "load_content", "reach", "render_html"]

@@ -1,0 +1,71 @@
+"""The PDF stage's URL fetcher reads only project files; anything else fails the build."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from memo import fonts, pdf
+
+AS_OF = dt.date(2026, 5, 16)
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> tuple[Path, Path]:
+    project, out = tmp_path / "project", tmp_path / "project" / "build"
+    out.mkdir(parents=True)
+    (project / "inside.css").write_text("p { color: red }")
+    (tmp_path / "secret.txt").write_text("secret")
+    return project, out
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "file://{project}/../secret.txt",
+        "file://{project}/build/../../secret.txt",
+        "file://{project}/link-out.txt",
+        "http://example.com/x.css",
+        "https://example.com/font.ttf",
+        "ftp://example.com/x",
+        "file://otherhost/{project}/inside.css",
+        "data:text/plain,hello",
+    ],
+)
+def test_fetcher_refuses_anything_outside_the_project(layout: tuple[Path, Path], url: str) -> None:
+    project, out = layout
+    os.symlink(project.parent / "secret.txt", project / "link-out.txt")
+    fetcher = pdf.make_fetcher([project, out], out / "fonts")
+    assert fetcher.resolve(url.format(project=project)) is None
+
+
+def test_fetcher_serves_project_files_and_fonts(layout: tuple[Path, Path]) -> None:
+    project, out = layout
+    fetcher = pdf.make_fetcher([project, out], out / "fonts")
+    assert fetcher.resolve(f"file://{project}/inside.css") == (project / "inside.css").resolve()
+    font = fonts.font_files()[0]
+    assert fetcher.resolve(f"file://{out}/fonts/{font.name}") == font.path
+
+
+def test_a_path_escape_in_the_html_fails_the_build(layout: tuple[Path, Path]) -> None:
+    project, out = layout
+    html = '<html><body><p>x</p><img src="../../secret.txt"></body></html>'
+    with pytest.raises(pdf.RefusedURL, match=r"secret.txt; only files inside the project may be read"):
+        pdf.write_pdf(html, out_dir=out, project_dir=project, as_of=AS_OF)
+
+
+def test_a_remote_stylesheet_fails_the_build(layout: tuple[Path, Path]) -> None:
+    project, out = layout
+    html = '<html><head><link rel="stylesheet" href="https://example.com/x.css"></head><body>x</body></html>'
+    with pytest.raises(pdf.RefusedURL, match=r"https://example.com/x.css"):
+        pdf.write_pdf(html, out_dir=out, project_dir=project, as_of=AS_OF)
+
+
+def test_project_files_are_allowed(layout: tuple[Path, Path]) -> None:
+    project, out = layout
+    html = f'<html><head><link rel="stylesheet" href="file://{project}/inside.css"></head><body><p>x</p></body></html>'
+    assert pdf.write_pdf(html, out_dir=out, project_dir=project, as_of=AS_OF).startswith(b"%PDF")
