@@ -24,14 +24,6 @@ STEPS = [
 ]
 
 
-def _range(d: ChartData, name: str) -> str:
-    """ " (range low–high)" for a figure with a range, otherwise nothing."""
-    figure = d.figure(name)
-    if figure.low is None or figure.high is None:
-        return ""
-    return f" (range {d.fmt.span(figure.low, figure.high, figure.unit)})"
-
-
 def build(d: ChartData) -> tuple[alt.Chart, str]:
     rows = []
     level = 0.0
@@ -107,9 +99,9 @@ def build(d: ChartData) -> tuple[alt.Chart, str]:
     chart = alt.layer(connectors, bars, whiskers, caps, labels).properties(width=WIDTH, height=HEIGHT)
     alt_text = (
         f"Waterfall chart: subscription ARR of {d.show('subs.arr')} plus API ARR of {d.show('api.arr')} make current "
-        f"ARR of {d.show('arr.current')}{_range(d, 'arr.current')}; adding "
+        f"ARR of {d.show('arr.current')}{d.range_note('arr.current')}; adding "
         f"{d.show('growth.base_new_sub_arr')} of new subscription ARR and {d.show('growth.base_new_api_arr')} of new "
         f"API ARR gives forward ARR of {d.show('arr.forward')} "
-        f"{_range(d, 'arr.forward')}."
+        f"{d.range_note('arr.forward')}."
     )
     return chart, alt_text

@@ -28,14 +28,6 @@ def _with_range(d: ChartData, name: str) -> tuple[str, bool]:
     return f"{d.show(name)} ({d.fmt.span(figure.low, figure.high, figure.unit)})", True
 
 
-def _range(d: ChartData, name: str) -> str:
-    """ " (range low–high)" for a figure with a range, otherwise nothing."""
-    figure = d.figure(name)
-    if figure.low is None or figure.high is None:
-        return ""
-    return f" (range {d.fmt.span(figure.low, figure.high, figure.unit)})"
-
-
 def build(d: ChartData) -> tuple[alt.Chart, str]:
     rows = []
     above = None
@@ -100,8 +92,8 @@ def build(d: ChartData) -> tuple[alt.Chart, str]:
     chart = alt.layer(bars, whisker, caps, labels, notes).properties(width=PLOT_WIDTH, height=HEIGHT * 0.8)
     alt_text = (
         f"Bar chart on a log scale: the global inference market in {d.show('market.forecast_year')} of {d.show('market.inference_2027')}"
-        f"{_range(d, 'market.inference_2027')}, the privacy segment of "
-        f"{d.show('market.privacy_segment')}{_range(d, 'market.privacy_segment')}, and Venice's "
+        f"{d.range_note('market.inference_2027')}, the privacy segment of "
+        f"{d.show('market.privacy_segment')}{d.range_note('market.privacy_segment')}, and Venice's "
         f"current ARR of {d.show('arr.current')}, which is {d.show('market.share_of_privacy_segment')} of the "
         "privacy segment."
     )

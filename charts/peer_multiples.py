@@ -3,7 +3,7 @@
 import altair as alt
 import pandas as pd
 
-from memo.charts import GREY, HEIGHT, INK, WIDTH, ChartData
+from memo.charts import GREY, HEIGHT, INK, WIDTH, ChartData, row_axis
 
 TITLE = "Price-to-sales: VVV against OpenRouter"
 SOURCE = (
@@ -25,29 +25,12 @@ ROWS = [
 def build(d: ChartData) -> tuple[alt.Chart, str]:
     rows = []
     for label, name, group in ROWS:
-        figure = d.figure(name)
-        ranged = figure.low is not None and figure.high is not None
-        rows.append(
-            {
-                "row": label,
-                "value": figure.value,
-                "low": figure.low if ranged else None,
-                "high": figure.high if ranged else None,
-                "end": figure.high if ranged else figure.value,
-                "label": d.show(name),
-                "color": {"peer": GREY, "cap": d.colors["blue"], "fdv": d.colors["sky"]}[group],
-            }
-        )
+        color = {"peer": GREY, "cap": d.colors["blue"], "fdv": d.colors["sky"]}[group]
+        rows.append({"row": label, **d.bar(name), "color": color})
     frame = pd.DataFrame(rows)
     order = [row["row"] for row in rows]
     top = max(row["end"] for row in rows) * 1.12
-    y = alt.Y(
-        "row:N",
-        sort=order,
-        title=None,
-        scale=alt.Scale(paddingInner=0.35),
-        axis=alt.Axis(ticks=False, domain=False, labelLimit=0, labelPadding=8),
-    )
+    y = row_axis(order)
     x = alt.X(
         "value:Q",
         title="Price-to-sales multiple (x)",

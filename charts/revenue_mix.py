@@ -3,7 +3,7 @@
 import altair as alt
 import pandas as pd
 
-from memo.charts import GREY, INK, WIDTH, ChartData
+from memo.charts import GREY, INK, WIDTH, ChartData, row_axis
 
 TITLE = "API share of revenue: Venice against ChatGPT and Anthropic"
 SOURCE = (
@@ -24,40 +24,14 @@ ROWS = [
 ]
 
 
-def _range(d: ChartData, name: str) -> str:
-    """ " (range low–high)" for a figure with a range, otherwise nothing."""
-    figure = d.figure(name)
-    if figure.low is None or figure.high is None:
-        return ""
-    return f" (range {d.fmt.span(figure.low, figure.high, figure.unit)})"
-
-
 def build(d: ChartData) -> tuple[alt.Chart, str]:
     rows = []
     for label, name, venice in ROWS:
-        figure = d.figure(name)
-        ranged = figure.low is not None and figure.high is not None
-        rows.append(
-            {
-                "row": label.format(ratio=d.show("api.ratio_recent")),
-                "value": figure.value,
-                "full": 1.0,
-                "low": figure.low if ranged else None,
-                "high": figure.high if ranged else None,
-                "end": figure.high if ranged else figure.value,
-                "label": d.show(name),
-                "color": d.colors["blue"] if venice else GREY,
-            }
-        )
+        row = label.format(ratio=d.show("api.ratio_recent"))
+        rows.append({"row": row, **d.bar(name), "full": 1.0, "color": d.colors["blue"] if venice else GREY})
     frame = pd.DataFrame(rows)
     order = [row["row"] for row in rows]
-    y = alt.Y(
-        "row:N",
-        sort=order,
-        title=None,
-        scale=alt.Scale(paddingInner=0.35),
-        axis=alt.Axis(ticks=False, domain=False, labelLimit=0, labelPadding=8),
-    )
+    y = row_axis(order)
     x = alt.X(
         "value:Q",
         title="API share of revenue (the rest of each bar is subscriptions)",
@@ -77,7 +51,7 @@ def build(d: ChartData) -> tuple[alt.Chart, str]:
     chart = alt.layer(track, bars, whisker, caps, labels).properties(width=PLOT_WIDTH, height=HEIGHT)
     alt_text = (
         f"Bar chart of the API share of revenue: ChatGPT {d.show('api.chatgpt_api_share')}, Venice's current ARR "
-        f"{d.show('arr.api_share')}{_range(d, 'arr.api_share')}, Venice's new revenue "
+        f"{d.show('arr.api_share')}{d.range_note('arr.api_share')}, Venice's new revenue "
         f"{d.show('api.share_of_new_revenue')}, the peer midpoint {d.show('api.peer_midpoint_share')} and Anthropic "
         f"{d.show('api.anthropic_api_share')}."
     )

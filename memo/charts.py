@@ -126,10 +126,42 @@ class ChartData:
     def input(self, name: str) -> Input:
         return self._inputs[name]
 
+    def range_note(self, name: str) -> str:
+        """ " (range low–high)" for a figure with a range, otherwise nothing: for alt texts."""
+        figure = self.figure(name)
+        if figure.low is None:
+            return ""
+        return f" (range {fmt.span(figure.low, figure.high, figure.unit)})"
+
+    def bar(self, name: str) -> dict[str, Any]:
+        """A bar's fields: value, low/high where the figure has a range, end (where its label goes), label."""
+        figure = self.figure(name)
+        ranged = figure.low is not None
+        return {
+            "value": figure.value,
+            "low": figure.low if ranged else None,
+            "high": figure.high if ranged else None,
+            "end": figure.high if ranged else figure.value,
+            "label": self.show(name),
+        }
+
     def show(self, name: str) -> str:
         """The figure formatted as the memo prints it, with a dagger when it rests on an estimate."""
         figure = self.figure(name)
         return fmt.by_unit(figure.value, figure.unit) + ("\u2020" if figure.estimate else "")
+
+
+def row_axis(order: list[str], padding: float = 0.35) -> Any:
+    """The y encoding of a horizontal bar chart: one labelled row per category, in the given order."""
+    import altair as alt
+
+    return alt.Y(
+        "row:N",
+        sort=order,
+        title=None,
+        scale=alt.Scale(paddingInner=padding),
+        axis=alt.Axis(ticks=False, domain=False, labelLimit=0, labelPadding=8),
+    )
 
 
 @dataclass(frozen=True)
