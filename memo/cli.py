@@ -42,6 +42,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(run=_run_build)
 
+    diff = commands.add_parser(
+        "diff",
+        help="show what changed between two builds: inputs, figures, prose, charts and PDF pages",
+        description=(
+            "Each of OLD and NEW is a build directory, an assumptions file (built on the fly) or a PDF (two PDFs are "
+            "compared page by page). --rev REV builds a git revision of the project instead; revisions come before "
+            "paths, and a lone --rev is compared with the working tree (memo diff --rev HEAD). "
+            "Exit status: 0 no differences, 1 differences, 2 trouble."
+        ),
+    )
+    diff.add_argument("sides", nargs="*", metavar="OLD NEW", help="build directories, assumptions files or PDFs")
+    diff.add_argument("--rev", action="append", default=[], metavar="REV", help="a git revision (repeatable)")
+    diff.add_argument("--out", default="build/diff", metavar="DIR", help="review page folder (default: %(default)s)")
+    diff.set_defaults(run=_run_diff)
+
     reference = commands.add_parser("schema", help="print the assumptions file reference (Markdown)")
     reference.set_defaults(run=_run_schema)
     return parser
@@ -63,6 +78,25 @@ def _run_build(args: argparse.Namespace) -> int:
     if not result.changed:
         print(f"memo: {result.out_dir} is up to date")
     return 0
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    from memo import diff, review
+
+    sides = [(rev, "rev") for rev in args.rev] + [(path, "path") for path in args.sides]
+    if len(args.rev) == 1 and not args.sides:
+        sides.append(("working tree", "worktree"))
+    if len(sides) != 2:
+        raise MemoError(
+            "usage: memo diff OLD NEW | --rev REV [NEW] | --rev OLD --rev NEW: name exactly two sides", exit_status=2
+        )
+    out_dir = Path(args.out)
+    try:
+        changes = diff.run(sides, out_dir)
+    except MemoError as exc:
+        raise MemoError(str(exc), exit_status=2) from None
+    sys.stdout.write(review.summary(changes, out_dir if changes.any else None))
+    return 1 if changes.any else 0
 
 
 def _run_schema(args: argparse.Namespace) -> int:

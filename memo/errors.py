@@ -26,6 +26,11 @@ class MemoError(Exception):
 
     exit_status = 1
 
+    def __init__(self, message: str = "", exit_status: int | None = None) -> None:
+        super().__init__(message)
+        if exit_status is not None:
+            self.exit_status = exit_status
+
 
 class InputError(MemoError):
     """One or more diagnostics about an input file, reported together."""

@@ -1,0 +1,218 @@
+"""PDF page diff: align the pages of two PDFs by their text, then compare aligned pages pixel by pixel.
+
+Aligning first means a page inserted, or a chapter that grew by a page, marks only the pages that really differ;
+everything after them is compared with its true counterpart, not with whatever now sits at the same page number.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from memo.errors import MemoError
+
+SCALE = 1.25  # 90 dpi: enough to read a figure, small enough to compare in milliseconds
+PIXEL_TOLERANCE = 48  # a channel must move this much (of 255) to count; absorbs anti-aliasing
+CELL = 8  # changed pixels are grouped into cells of this many pixels a side
+MIN_CHANGED_PIXELS = 2  # fewer than this in a cell is noise
+MATCH_THRESHOLD = 0.3  # pages less similar than this are never paired
+FOOTER_BAND = 0.08  # the bottom of the page, where the running footer numbers pages
+PAGE_NUMBER = re.compile(r"\bPage \d+ of \d+\b")
+
+
+@dataclass
+class Page:
+    number: int  # 1-based
+    words: list[str]
+    image: np.ndarray  # H x W x 3, uint8
+
+
+@dataclass
+class PageChange:
+    status: str  # "changed", "inserted" (only in new), "removed" (only in old)
+    old: int | None
+    new: int | None
+    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # x0, y0, x1, y1 on the shown page
+    images: dict[str, bytes] = field(default_factory=dict)  # "old", "new", "highlighted" -> PNG
+
+
+@dataclass
+class PageReport:
+    old_pages: int
+    new_pages: int
+    pairs: list[tuple[int | None, int | None]]  # the alignment, 1-based
+    changes: list[PageChange]
+
+
+def read_pages(path: Path, scale: float = SCALE) -> list[Page]:
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(str(path))
+    except (pdfium.PdfiumError, OSError) as exc:
+        raise MemoError(f"{path}: cannot read PDF ({exc})") from None
+    pages = []
+    try:
+        for index in range(len(document)):
+            page = document[index]
+            text = PAGE_NUMBER.sub("Page # of #", page.get_textpage().get_text_bounded())
+            image = np.asarray(page.render(scale=scale).to_pil().convert("RGB"))
+            pages.append(Page(index + 1, re.findall(r"\S+", text), image))
+    finally:
+        document.close()
+    return pages
+
+
+def _signature(words: Sequence[str]) -> set[tuple[str, str]]:
+    return set(itertools.pairwise(words)) or {(w, "") for w in words}
+
+
+def similarity(a: Sequence[str], b: Sequence[str]) -> float:
+    """Jaccard similarity of the pages' word pairs: 1 for the same text, near 0 for unrelated pages."""
+    sa, sb = _signature(a), _signature(b)
+    if not sa and not sb:
+        return 1.0
+    return len(sa & sb) / len(sa | sb)
+
+
+def align(old: Sequence[Page], new: Sequence[Page]) -> list[tuple[int | None, int | None]]:
+    """Pair pages in order, maximising total text similarity; unpaired pages were inserted or removed."""
+    n, m = len(old), len(new)
+    sim = [[similarity(o.words, p.words) for p in new] for o in old]
+    best = np.zeros((n + 1, m + 1))
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            options = [best[i + 1, j], best[i, j + 1]]
+            if sim[i][j] >= MATCH_THRESHOLD:
+                options.append(best[i + 1, j + 1] + sim[i][j])
+            best[i, j] = max(options)
+    pairs: list[tuple[int | None, int | None]] = []
+    i = j = 0
+    while i < n or j < m:
+        if i < n and j < m and sim[i][j] >= MATCH_THRESHOLD and best[i, j] == best[i + 1, j + 1] + sim[i][j]:
+            pairs.append((i + 1, j + 1))
+            i, j = i + 1, j + 1
+        elif i < n and (j == m or best[i, j] == best[i + 1, j]):
+            pairs.append((i + 1, None))
+            i += 1
+        else:
+            pairs.append((None, j + 1))
+            j += 1
+    return pairs
+
+
+def changed_boxes(a: np.ndarray, b: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Boxes around the regions where two renderings of a page differ (empty when they match)."""
+    if a.shape != b.shape:
+        height, width = b.shape[:2]
+        return [(0, 0, width, height)]
+    moved = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2) > PIXEL_TOLERANCE
+    if not moved.any():
+        return []
+    height, width = moved.shape
+    rows, cols = -(-height // CELL), -(-width // CELL)
+    padded = np.zeros((rows * CELL, cols * CELL), dtype=bool)
+    padded[:height, :width] = moved
+    counts = padded.reshape(rows, CELL, cols, CELL).sum(axis=(1, 3))
+    cells = counts >= MIN_CHANGED_PIXELS
+    return [_to_pixels(box, width, height) for box in _components(cells)]
+
+
+def _components(cells: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes (in cells) of groups of changed cells that touch, gaps of one cell bridged."""
+    seen = np.zeros_like(cells)
+    boxes = []
+    rows, cols = cells.shape
+    for r0, c0 in zip(*np.nonzero(cells), strict=True):
+        if seen[r0, c0]:
+            continue
+        stack, box = [(r0, c0)], [c0, r0, c0, r0]
+        seen[r0, c0] = True
+        while stack:
+            r, c = stack.pop()
+            box = [min(box[0], c), min(box[1], r), max(box[2], c), max(box[3], r)]
+            for dr in (-2, -1, 0, 1, 2):
+                for dc in (-2, -1, 0, 1, 2):
+                    rr, cc = r + dr, c + dc
+                    if 0 <= rr < rows and 0 <= cc < cols and cells[rr, cc] and not seen[rr, cc]:
+                        seen[rr, cc] = True
+                        stack.append((rr, cc))
+        boxes.append((int(box[0]), int(box[1]), int(box[2]), int(box[3])))
+    return sorted(boxes, key=lambda b: (b[1], b[0]))
+
+
+def _to_pixels(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
+    pad = 4
+    x0, y0, x1, y1 = box
+    return (
+        max(0, x0 * CELL - pad),
+        max(0, y0 * CELL - pad),
+        min(width, (x1 + 1) * CELL + pad),
+        min(height, (y1 + 1) * CELL + pad),
+    )
+
+
+def _in_footer(box: tuple[int, int, int, int], image: np.ndarray) -> bool:
+    """A change confined to the running footer of pages whose text is otherwise the same is a page-number change:
+    every page after an inserted one has one, and reporting them would mark every later page."""
+    return box[1] >= image.shape[0] * (1 - FOOTER_BAND)
+
+
+def png(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", optimize=False, compress_level=6)
+    return buffer.getvalue()
+
+
+def highlighted(image: np.ndarray, boxes: Sequence[tuple[int, int, int, int]]) -> bytes:
+    from PIL import Image, ImageDraw
+
+    base = Image.fromarray(image).convert("RGBA")
+    overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    for box in boxes:
+        draw.rectangle(box, fill=(213, 94, 0, 40), outline=(213, 94, 0, 255), width=2)
+    buffer = io.BytesIO()
+    Image.alpha_composite(base, overlay).convert("RGB").save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()
+
+
+def compare(old_pdf: Path, new_pdf: Path, *, images: bool = True) -> PageReport:
+    old, new = read_pages(old_pdf), read_pages(new_pdf)
+    pairs = align(old, new)
+    changes: list[PageChange] = []
+    for a, b in pairs:
+        if a is not None and b is not None:
+            boxes = changed_boxes(old[a - 1].image, new[b - 1].image)
+            if old[a - 1].words == new[b - 1].words:
+                boxes = [box for box in boxes if not _in_footer(box, new[b - 1].image)]
+            if not boxes:
+                continue
+            change = PageChange("changed", a, b, boxes)
+            if images:
+                change.images = {
+                    "old": png(old[a - 1].image),
+                    "new": png(new[b - 1].image),
+                    "highlighted": highlighted(new[b - 1].image, boxes),
+                }
+        elif b is not None:
+            image = new[b - 1].image
+            full = [(0, 0, image.shape[1], image.shape[0])]
+            change = PageChange("inserted", None, b, full)
+            if images:
+                change.images = {"new": png(image), "highlighted": highlighted(image, full)}
+        else:
+            image = old[a - 1].image
+            change = PageChange("removed", a, None, [(0, 0, image.shape[1], image.shape[0])])
+            if images:
+                change.images = {"old": png(image)}
+        changes.append(change)
+    return PageReport(len(old), len(new), pairs, changes)

@@ -1,0 +1,221 @@
+"""memo diff: what an assumption edit changed, from figures to PDF pages."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tinyhtml5
+from pypdf import PdfReader, PdfWriter
+
+from memo import diff, pagediff
+from memo.build import build
+from tests.conftest import BUNDLED, ROOT
+
+XHTML = "{http://www.w3.org/1999/xhtml}"
+
+
+def memo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "memo", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("builds")
+    out = {"base": root / "base", "again": root / "again", "conversion": root / "conversion"}
+    build(BUNDLED, out["base"])
+    build(BUNDLED, out["again"])
+    build(BUNDLED, out["conversion"], overrides=["users.conversion_rate=0.06"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def conversion(builds: dict[str, Path]) -> diff.Changes:
+    return diff.compare(diff.load_side(builds["base"], "OLD"), diff.load_side(builds["conversion"], "NEW"))
+
+
+def _figures(path: Path) -> dict:
+    return json.loads((path / "figures.json").read_text())["figures"]
+
+
+def test_changed_inputs_and_exactly_the_dependent_figures(builds: dict[str, Path], conversion: diff.Changes) -> None:
+    assert [c["name"] for c in conversion.inputs] == ["users.conversion_rate"]
+    assert conversion.inputs[0]["old"] == {"value": 0.05} and conversion.inputs[0]["new"] == {"value": 0.06}
+    figures = _figures(builds["conversion"])
+    memo_: dict[str, set[str]] = {}
+    dependents = {name for name in figures if "users.conversion_rate" in diff.closure(figures, name, memo_)}
+    reported = {f.name for f in conversion.figures}
+    assert reported == dependents
+    assert all(f.caused_by == ["users.conversion_rate"] for f in conversion.figures)
+    paid = next(f for f in conversion.figures if f.name == "users.paid")
+    assert (paid.text("old"), paid.text("new"), paid.change_text()) == ("150,000", "180,000", "+30,000 (+20%)")
+
+
+def test_the_charts_that_show_a_changed_figure(builds: dict[str, Path], conversion: diff.Changes) -> None:
+    charts = json.loads((builds["conversion"] / "figures.json").read_text())["charts"]
+    changed = {f.name for f in conversion.figures}
+    expected = {name for name, chart in charts.items() if set(chart["figures"]) & changed}
+    assert {c["name"] for c in conversion.charts} == expected
+    assert "privacy_ladder" not in expected and "users_over_time" in expected
+
+
+def test_the_sentences_that_quote_a_changed_figure(builds: dict[str, Path], conversion: diff.Changes) -> None:
+    changed = {f.name for f in conversion.figures}
+    tree = tinyhtml5.parse((builds["base"] / "memo.html").read_text())
+    reported = {section: " ".join(s.old or "" for s in sentences) for section, sentences in conversion.prose.items()}
+    affected = 0
+    for section in tree.iter(f"{XHTML}section"):
+        for block in [*section.iter(f"{XHTML}p"), *section.iter(f"{XHTML}li")]:
+            quoted = ["".join(s.itertext()) for s in block.iter(f"{XHTML}span") if s.get("data-figure") in changed]
+            if not quoted:
+                continue
+            affected += 1
+            text = reported.get(section.get("id"), "")
+            assert any(q in text for q in quoted), (section.get("id"), quoted)
+    assert affected > 10
+    assert "ladder" not in conversion.prose  # nothing there quotes the conversion rate
+    growth = [s for s in conversion.prose["growth"] if s.old and "paying subscribers" in s.old]
+    assert growth and ("delete", "5%") in growth[0].words and ("insert", "6%") in growth[0].words
+
+
+def _page_texts(path: Path) -> list[str]:
+    """Each page's text, its running "Page x of y" masked (a page-number change alone is not reported)."""
+    texts = [re.sub(r"\s+", " ", p.extract_text() or "") for p in PdfReader(path).pages]
+    return [re.sub(r"Page \d+ of \d+", "Page # of #", t) for t in texts]
+
+
+def test_the_pages_that_changed(builds: dict[str, Path], conversion: diff.Changes) -> None:
+    old, new = _page_texts(builds["base"] / "memo.pdf"), _page_texts(builds["conversion"] / "memo.pdf")
+    report = conversion.pages
+    reported = {(c.old, c.new) for c in report.changes}
+    chart_titles = [c["title"] for c in conversion.charts]
+    for a, b in report.pairs:
+        if a is None or b is None:
+            assert (a, b) in reported
+            continue
+        text_differs = old[a - 1] != new[b - 1]
+        if text_differs:
+            assert (a, b) in reported, (a, b)
+        elif (a, b) in reported:
+            assert any(title in new[b - 1] for title in chart_titles), (a, b)
+    ladder = next(i + 1 for i, t in enumerate(new) if t.find("The privacy ladder") != -1 and "Contents" not in t)
+    assert ladder not in {c.new for c in report.changes}
+    for change in report.changes:
+        assert change.boxes and change.images["highlighted"].startswith(b"\x89PNG")
+
+
+def test_unchanged_rebuild_exits_0(builds: dict[str, Path], tmp_path: Path) -> None:
+    result = memo("diff", str(builds["base"]), str(builds["again"]), "--out", str(tmp_path / "d"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no differences" in result.stdout
+    assert json.loads((tmp_path / "d" / "changes.json").read_text())["differences"] is False
+
+
+def test_differences_exit_1_with_review_page_and_changes_json(builds: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "review"
+    result = memo("diff", str(builds["base"]), str(builds["conversion"]), "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[2].startswith("Figures changed") and "users.paid" in result.stdout
+    data = json.loads((out / "changes.json").read_text())
+    assert data["differences"] is True
+    assert {f["name"] for f in data["figures"]} >= {"users.paid", "arr.current", "valuation.ps_forward"}
+    for change in data["pages"]["changed"]:
+        for image in change["images"].values():
+            assert (out / image).is_file()
+    html = (out / "index.html").read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", html)
+    assert "Content-Security-Policy" in html and "<script" not in html
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+
+
+def _with_blank_page(source: Path, target: Path, index: int) -> None:
+    writer = PdfWriter(clone_from=str(source))
+    box = writer.pages[0].mediabox
+    writer.insert_blank_page(width=box.width, height=box.height, index=index)
+    with open(target, "wb") as handle:
+        writer.write(handle)
+
+
+def test_an_inserted_page_is_the_only_change(builds: dict[str, Path], tmp_path: Path) -> None:
+    _with_blank_page(builds["base"] / "memo.pdf", tmp_path / "inserted.pdf", 4)
+    report = pagediff.compare(builds["base"] / "memo.pdf", tmp_path / "inserted.pdf", images=False)
+    assert [(c.status, c.old, c.new) for c in report.changes] == [("inserted", None, 5)]
+    assert report.new_pages == report.old_pages + 1
+
+
+def test_an_inserted_page_and_true_changes(builds: dict[str, Path], conversion: diff.Changes, tmp_path: Path) -> None:
+    _with_blank_page(builds["conversion"] / "memo.pdf", tmp_path / "inserted.pdf", 4)
+    report = pagediff.compare(builds["base"] / "memo.pdf", tmp_path / "inserted.pdf", images=False)
+    shifted = {(c.status, c.old, None if c.new is None else c.new + (c.new > 4)) for c in conversion.pages.changes}
+    assert {(c.status, c.old, c.new) for c in report.changes} == shifted | {("inserted", None, 5)}
+
+
+def test_two_pdfs_alone(builds: dict[str, Path], tmp_path: Path) -> None:
+    result = memo(
+        "diff", str(builds["base"] / "memo.pdf"), str(builds["conversion"] / "memo.pdf"), "--out", "d", cwd=tmp_path
+    )
+    assert result.returncode == 1, result.stderr
+    assert "PDF pages changed" in result.stdout and "Figures changed" not in result.stdout
+
+
+def test_an_assumptions_file_is_built_on_the_fly(builds: dict[str, Path], tmp_path: Path) -> None:
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(BUNDLED.read_text().replace("    value: 14\n", "    value: 15\n"))
+    result = memo("diff", str(builds["base"]), str(edited), "--out", "d", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    names = {f["name"] for f in json.loads((tmp_path / "d" / "changes.json").read_text())["figures"]}
+    assert names == {"token.price", "token.circulating_supply", "token.fully_diluted_supply"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("missing-dir", "{base}"), r"OLD \(missing-dir\): no such file or directory: missing-dir"),
+        (("{base}/figures.json", "{base}"), "is neither a build directory, an assumptions file nor a PDF"),
+        (("{empty}", "{base}"), "has no figures.json; is it a build directory?"),
+        (("{broken_pdf}", "{base}/memo.pdf"), "is not a PDF"),
+        (("{bad_yaml}", "{base}"), "must be between 0 and 1, got 1.5"),
+        (("{base}",), "name exactly two sides"),
+        (("{base}/memo.pdf", "{base}"), "compare two PDFs, or two builds"),
+        (("--rev", "no-such-revision-xyz", "{base}"), "inside a git checkout|unknown git revision"),
+    ],
+)
+def test_trouble_exits_2(builds: dict[str, Path], tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "broken.pdf").write_text("not a pdf")
+    (tmp_path / "bad.yaml").write_text(BUNDLED.read_text().replace("    high: 0.15\n", "    high: 1.5\n"))
+    names = {"base": builds["base"], "empty": tmp_path / "empty", "broken_pdf": tmp_path / "broken.pdf"}
+    names["bad_yaml"] = tmp_path / "bad.yaml"
+    result = memo("diff", *(a.format(**names) for a in args), "--out", "d", cwd=tmp_path)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert re.search(message, result.stderr), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_rev_compares_the_last_commit_with_the_working_tree(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("templates", "charts", "styles"):
+        shutil.copytree(ROOT / name, project / name)
+    shutil.copy(BUNDLED, project / "assumptions.yaml")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "memo"]):
+        subprocess.run([*git, *command], cwd=project, check=True, capture_output=True)
+    path = project / "assumptions.yaml"
+    path.write_text(path.read_text().replace("    value: 0.05\n", "    value: 0.06\n"))
+    result = memo("diff", "--rev", "HEAD", "--out", "d", cwd=project)
+    assert result.returncode == 1, result.stderr
+    data = json.loads((project / "d" / "changes.json").read_text())
+    assert [c["name"] for c in data["inputs"]] == ["users.conversion_rate"]
+    assert data["old"]["label"] == "OLD (HEAD)" and data["new"]["label"] == "NEW (working tree)"
