@@ -5,13 +5,15 @@ Everything is gathered in memory first; only a build that succeeded end to end t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from memo import charts as charts_stage
+from memo import claims as claims_stage
 from memo import figures as figures_json
-from memo import fonts, load, model, outputs, pdf, render, validate
+from memo import fonts, load, model, outputs, pdf, render, scenarios, validate
 from memo.errors import Diagnostic, InputError, MemoError
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -42,6 +44,7 @@ class BuildResult:
     figures: dict[str, model.Figure]
     checks: list[model.Check]
     changed: list[str]
+    analysis: Analysis | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,78 @@ def read_inputs(assumptions_path: Path, overrides: Sequence[str] = (), display_n
     if problems:
         raise InputError(problems)
     return Inputs(document, assumptions)
+
+
+def with_scenario(assumptions: validate.Assumptions, name: str | None) -> validate.Assumptions:
+    """The assumptions with a named scenario's replacements made the inputs themselves (``--scenario``)."""
+    if name is None:
+        return assumptions
+    if name not in assumptions.scenarios:
+        known = ", ".join(assumptions.scenarios) or "none defined"
+        raise MemoError(f"error: unknown scenario {name!r} (scenarios: {known})")
+    scenario = assumptions.scenarios[name]
+    inputs = dict(assumptions.inputs)
+    for key, value in scenario.overrides.items():
+        note = f"Set by the {name} scenario: {scenario.rationale}"
+        inputs[key] = dataclasses.replace(inputs[key], base=value, low=None, high=None, note=note)
+    return dataclasses.replace(assumptions, inputs=inputs)
+
+
+def scenario_inputs(assumptions: validate.Assumptions) -> dict[str, validate.Input]:
+    """Each scenario's replaced inputs, named scenario.NAME.INPUT, for provenance."""
+    out = {}
+    for name, scenario in assumptions.scenarios.items():
+        for key, value in scenario.overrides.items():
+            item = assumptions.inputs[key]
+            out[f"scenario.{name}.{key}"] = dataclasses.replace(
+                item,
+                name=f"scenario.{name}.{key}",
+                base=value,
+                low=None,
+                high=None,
+                source=None,
+                note=f"{name} scenario: {scenario.rationale}",
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The model run many times in one build: scenarios, sensitivity grids, tornado, Monte Carlo, claims."""
+
+    scenario_figures: dict[str, dict[str, model.Figure]]
+    grids: dict[str, scenarios.GridResult]
+    tornado: dict[str, list[scenarios.Swing]]
+    simulation: scenarios.Simulation | None
+    claims: list[claims_stage.Result]
+    extra_figures: dict[str, model.Figure]  # scenario.* and uncertainty.*, published beside the base figures
+    extra_inputs: dict[str, validate.Input]
+
+
+TORNADO_TARGETS = ("valuation.ps_forward",)
+
+
+def analyse(assumptions: validate.Assumptions, figures: dict[str, model.Figure]) -> Analysis:
+    q = quantities(assumptions)
+    per_scenario = scenarios.run_scenarios(q, assumptions.scenarios)
+    extra: dict[str, model.Figure] = {}
+    for name, scenario_figures in per_scenario.items():
+        extra |= scenarios.scoped_figures(name, scenario_figures, assumptions.scenarios[name].overrides)
+    simulation = None
+    if assumptions.uncertainty is not None:
+        u = assumptions.uncertainty
+        distributions = {name: item.distribution for name, item in assumptions.inputs.items()}
+        simulation = scenarios.monte_carlo(q, distributions, u.figures, u.draws, u.seed)
+        extra |= scenarios.percentile_figures(simulation, figures)
+    return Analysis(
+        scenario_figures=per_scenario,
+        grids={g.name: scenarios.sweep(q, g) for g in assumptions.sensitivity},
+        tornado={t: scenarios.tornado(q, t) for t in TORNADO_TARGETS},
+        simulation=simulation,
+        claims=claims_stage.evaluate(assumptions.claims, figures),
+        extra_figures=extra,
+        extra_inputs=scenario_inputs(assumptions),
+    )
 
 
 def quantities(assumptions: validate.Assumptions) -> dict[str, model.Quantity]:
@@ -103,25 +178,44 @@ def build(
     overrides: Sequence[str] = (),
     display_name: str | None = None,
     project: Project | None = None,
+    scenario: str | None = None,
+    allow_failing_claims: bool = False,
 ) -> BuildResult:
     project = project or Project()
     inputs = read_inputs(assumptions_path, overrides, display_name)
-    assumptions = inputs.assumptions
+    assumptions = with_scenario(inputs.assumptions, scenario)
     figures, checks = compute(assumptions)
+    analysis = analyse(assumptions, figures)
+    claims_stage.enforce(analysis.claims, allow_failing_claims)
+    all_figures = {**figures, **analysis.extra_figures}
+    all_inputs = {**assumptions.inputs, **analysis.extra_inputs}
     content = render.load_content(project.templates)
-    charts = charts_stage.build_all(project.charts, figures, assumptions.inputs, content)
+    charts = charts_stage.build_all(project.charts, all_figures, all_inputs, content, analysis)
     document = render.Document(
-        assumptions, figures, checks, charts, content, css=project.stylesheet.read_text(encoding="utf-8")
+        assumptions,
+        all_figures,
+        checks,
+        charts,
+        content,
+        css=project.stylesheet.read_text(encoding="utf-8"),
+        inputs=all_inputs,
+        analysis=analysis,
+        scenario=scenario,
     )
     html = render.render_html(project.templates, document)
     pdf_bytes = pdf.write_pdf(html, out_dir=out_dir, project_dir=project.root, as_of=assumptions.memo.as_of)
-    data = figures_json.payload(assumptions, figures, checks, inputs.document.data, figures_json.library_versions())
+    data = figures_json.payload(
+        assumptions, all_figures, checks, inputs.document.data, figures_json.library_versions(), all_inputs
+    )
+    data["memo"]["scenario"] = scenario or "base"
+    data |= figures_json.analysis_entries(assumptions, analysis)
     data["charts"] = {
         name: {
             "title": chart.title,
             "number": document.chart_numbers[name],
             "figures": list(chart.reads),
             "content": [f"templates/content/{key}.yaml" for key in chart.content_reads],
+            "analysis": list(chart.analysis_reads),
         }
         for name, chart in sorted(charts.items(), key=lambda item: document.chart_numbers[item[0]])
     }
@@ -135,4 +229,22 @@ def build(
         **{f"fonts/{name}": text for name, text in fonts.licenses().items()},
     }
     changed = outputs.write_outputs(out_dir, files)
-    return BuildResult(out_dir, figures, checks, changed)
+    return BuildResult(out_dir, figures, checks, changed, analysis)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    assumptions: validate.Assumptions
+    figures: dict[str, model.Figure]
+    checks: list[model.Check]
+    claims: list[claims_stage.Result]
+
+
+def check(
+    assumptions_path: Path, overrides: Sequence[str] = (), display_name: str | None = None, scenario: str | None = None
+) -> CheckResult:
+    """Validate the inputs and evaluate the claims, rendering nothing (``memo check``)."""
+    inputs = read_inputs(assumptions_path, overrides, display_name)
+    assumptions = with_scenario(inputs.assumptions, scenario)
+    figures, checks = compute(assumptions)
+    return CheckResult(assumptions, figures, checks, claims_stage.evaluate(assumptions.claims, figures))

@@ -102,12 +102,26 @@ class ChartData:
         "purple": PURPLE,
     }
 
-    def __init__(self, figures: Mapping[str, Figure], inputs: Mapping[str, Input], content: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        figures: Mapping[str, Figure],
+        inputs: Mapping[str, Input],
+        content: Mapping[str, Any],
+        analysis: Any = None,
+    ) -> None:
         self._figures = figures
         self._inputs = inputs
         self._content = content
+        self._analysis = analysis
         self.reads: list[str] = []
         self.content_reads: list[str] = []
+        self.analysis_reads: list[str] = []
+
+    def analysis(self, part: str) -> Any:
+        """A part of the build's analysis: "grids", "tornado", "simulation" or "scenario_figures"."""
+        if part not in self.analysis_reads:
+            self.analysis_reads.append(part)
+        return getattr(self._analysis, part)
 
     @property
     def content(self) -> _RecordingContent:
@@ -173,6 +187,7 @@ class Chart:
     spec: dict[str, Any]
     reads: tuple[str, ...]
     content_reads: tuple[str, ...]
+    analysis_reads: tuple[str, ...]
     svg: str
 
     @property
@@ -252,12 +267,16 @@ def _accessible(svg: str, name: str, alt_text: str) -> str:
 
 
 def build_all(
-    charts_dir: Path, figures: Mapping[str, Figure], inputs: Mapping[str, Input], content: Mapping[str, Any]
+    charts_dir: Path,
+    figures: Mapping[str, Figure],
+    inputs: Mapping[str, Input],
+    content: Mapping[str, Any],
+    analysis: Any = None,
 ) -> dict[str, Chart]:
     out: dict[str, Chart] = {}
     for name in available(charts_dir):
         module = load_module(charts_dir / f"{name}.py")
-        data = ChartData(figures, inputs, content)
+        data = ChartData(figures, inputs, content, analysis)
         try:
             spec, alt_text = build_spec(name, module, data)
             svg = to_svg(name, spec, alt_text)
@@ -266,6 +285,80 @@ def build_all(
         except Exception as exc:
             raise MemoError(f"charts/{name}.py: {type(exc).__name__}: {exc}") from exc
         out[name] = Chart(
-            name, module.TITLE, module.SOURCE, alt_text, spec, tuple(data.reads), tuple(data.content_reads), svg
+            name,
+            module.TITLE,
+            module.SOURCE,
+            alt_text,
+            spec,
+            tuple(data.reads),
+            tuple(data.content_reads),
+            tuple(data.analysis_reads),
+            svg,
         )
     return out
+
+
+def heatmap(d: ChartData, grid_name: str, figure: str) -> tuple[Any, str]:
+    """A sensitivity grid as a heatmap: one cell per model run, labelled, the base case outlined."""
+    import altair as alt
+    import pandas as pd
+
+    from memo.schema import INPUTS
+
+    result = d.analysis("grids")[grid_name]
+    base = d.figure(figure)
+    rows_axis, columns_axis = result.grid.rows, result.grid.columns
+    row_unit, column_unit = INPUTS[rows_axis.input].unit, INPUTS[columns_axis.input].unit
+    cells = []
+    for i, row_value in enumerate(result.rows):
+        for j, column_value in enumerate(result.columns):
+            value = float(result.values[figure][i, j])
+            cells.append(
+                {
+                    "row": fmt.by_unit(row_value, row_unit),
+                    "column": fmt.by_unit(column_value, column_unit),
+                    "value": value,
+                    "label": fmt.by_unit(value, base.unit),
+                    "base": i == result.base_row and j == result.base_column,
+                }
+            )
+    frame = pd.DataFrame(cells)
+    row_order = [fmt.by_unit(v, row_unit) for v in result.rows]
+    column_order = [fmt.by_unit(v, column_unit) for v in result.columns]
+    encode = {
+        "x": alt.X(
+            "column:N",
+            sort=column_order,
+            title=INPUTS[columns_axis.input].label,
+            axis=alt.Axis(labelAngle=0, orient="top"),
+        ),
+        "y": alt.Y("row:N", sort=row_order, title=INPUTS[rows_axis.input].label),
+    }
+    cells_layer = (
+        alt.Chart(frame)
+        .mark_rect(stroke="white", strokeWidth=2)
+        .encode(
+            **encode,
+            color=alt.Color("value:Q", scale=alt.Scale(scheme="blues", type="log"), legend=None),
+        )
+    )
+    outline = alt.Chart(frame[frame["base"]]).mark_rect(fill=None, stroke=INK, strokeWidth=2.5).encode(**encode)
+    text = (
+        alt.Chart(frame)
+        .mark_text(fontSize=11)
+        .encode(
+            **encode,
+            text="label:N",
+            color=alt.condition(
+                f"datum.value > {float(frame['value'].quantile(0.6))}", alt.value("white"), alt.value(INK)
+            ),
+        )
+    )
+    chart = (cells_layer + outline + text).properties(width=WIDTH - 120, height=36 * len(row_order))
+    low, high = frame["value"].min(), frame["value"].max()
+    alt_text = (
+        f"Heatmap of {base.label.lower()} for {INPUTS[rows_axis.input].label.lower()} (rows) against "
+        f"{INPUTS[columns_axis.input].label.lower()} (columns): from {fmt.by_unit(low, base.unit)} to "
+        f"{fmt.by_unit(high, base.unit)}; the base case, outlined, is {d.show(figure)}."
+    )
+    return chart, alt_text

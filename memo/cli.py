@@ -40,7 +40,19 @@ def _parser() -> argparse.ArgumentParser:
         dest="overrides",
         help="override one input for this build, e.g. --set users.conversion_rate=0.06 (repeatable)",
     )
+    build.add_argument("--scenario", metavar="NAME", help="build the memo for a named scenario of the assumptions")
+    build.add_argument(
+        "--allow-failing-claims",
+        action="store_true",
+        help="warn about claims that no longer hold and mark their sentences, instead of failing",
+    )
     build.set_defaults(run=_run_build)
+
+    check = commands.add_parser("check", help="validate the assumptions and evaluate the claims, without rendering")
+    check.add_argument("--assumptions", default="assumptions.yaml", metavar="PATH", help="default: %(default)s")
+    check.add_argument("--set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", dest="overrides")
+    check.add_argument("--scenario", metavar="NAME", help="check a named scenario")
+    check.set_defaults(run=_run_check)
 
     diff = commands.add_parser(
         "diff",
@@ -65,7 +77,17 @@ def _parser() -> argparse.ArgumentParser:
 def _run_build(args: argparse.Namespace) -> int:
     from memo.build import build
 
-    result = build(Path(args.assumptions), Path(args.out), args.overrides, display_name=args.assumptions)
+    result = build(
+        Path(args.assumptions),
+        Path(args.out),
+        args.overrides,
+        display_name=args.assumptions,
+        scenario=args.scenario,
+        allow_failing_claims=args.allow_failing_claims,
+    )
+    for claim in result.analysis.claims if result.analysis else []:
+        if not claim.holds:
+            print(f"{claim.diagnostic()}".replace(": error: ", ": warning: ", 1), file=sys.stderr)
     differing = [c for c in result.checks if not c.holds]
     print(
         f"memo: {len(result.figures)} figures computed; "
@@ -97,6 +119,20 @@ def _run_diff(args: argparse.Namespace) -> int:
         raise MemoError(str(exc), exit_status=2) from None
     sys.stdout.write(review.summary(changes, out_dir if changes.any else None))
     return 1 if changes.any else 0
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from memo.build import check
+    from memo.claims import enforce
+
+    result = check(Path(args.assumptions), args.overrides, display_name=args.assumptions, scenario=args.scenario)
+    enforce(result.claims, allow_failing=False)
+    differing = sum(1 for c in result.checks if not c.holds)
+    print(
+        f"memo: {args.assumptions} is valid; {len(result.figures)} figures; "
+        f"{len(result.claims)} claims hold; {differing} source statements differ from the model"
+    )
+    return 0
 
 
 def _run_schema(args: argparse.Namespace) -> int:

@@ -289,7 +289,7 @@ def section_sentences(html: str) -> dict[str, list[str]]:
     """The rendered text of each section (and the cover), split into sentences; charts and notes left out."""
     import tinyhtml5
 
-    tree = tinyhtml5.parse(html)
+    tree = tinyhtml5.parse(re.sub(r"<svg\b.*?</svg>", "", html, flags=re.S))  # charts are compared on their own
     out: dict[str, list[str]] = {}
     for element in tree.iter():
         tag = element.tag.removeprefix(XHTML) if isinstance(element.tag, str) else ""

@@ -52,6 +52,7 @@ class Expr:
     source: str
     names: tuple[str, ...]  # in order of first appearance, without repeats
     _fn: _Fn
+    is_condition: bool = False  # its result is true or false (a comparison, possibly combined with and / or / not)
 
     def evaluate(self, env: Env) -> Any:
         return self._fn(env)
@@ -66,7 +67,17 @@ def parse(source: str) -> Expr:
         raise ExprError(f"syntax error at column {exc.offset}: {exc.msg}") from None
     names: list[str] = []
     fn = _compile(tree.body, names)
-    return Expr(source.strip(), tuple(dict.fromkeys(names)), fn)
+    return Expr(source.strip(), tuple(dict.fromkeys(names)), fn, _is_condition(tree.body))
+
+
+def _is_condition(node: ast.expr) -> bool:
+    if isinstance(node, ast.Compare):
+        return True
+    if isinstance(node, ast.BoolOp):
+        return all(_is_condition(v) for v in node.values)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return _is_condition(node.operand)
+    return False
 
 
 def _dotted_name(node: ast.expr) -> str | None:

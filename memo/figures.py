@@ -104,13 +104,14 @@ def payload(
     checks: Iterable[Check],
     document_data: Any,
     versions: Mapping[str, str],
+    inputs: Mapping[str, Input] | None = None,
 ) -> dict[str, Any]:
     meta = assumptions.memo
     return {
         "schema_version": SCHEMA_VERSION,
         "memo": {"title": meta.title, "author": meta.author, "as_of": meta.as_of.isoformat()},
         "figures": {name: figure_entry(figure) for name, figure in figures.items()},
-        "inputs": {name: input_entry(item) for name, item in assumptions.inputs.items()},
+        "inputs": {name: input_entry(item) for name, item in (inputs or assumptions.inputs).items()},
         "sources": {
             key: {k: v for k, v in vars(source).items() if v is not None and k != "key"}
             for key, source in assumptions.sources.items()
@@ -125,3 +126,47 @@ def payload(
 
 def dumps(data: Mapping[str, Any]) -> bytes:
     return (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def analysis_entries(assumptions: Assumptions, analysis: Any) -> dict[str, Any]:
+    """Scenarios, sensitivity grids, tornado, Monte Carlo settings and claims, as published in figures.json."""
+    simulation = analysis.simulation
+    return {
+        "scenarios": {
+            name: {"rationale": s.rationale, "set": dict(s.overrides)} for name, s in assumptions.scenarios.items()
+        },
+        "sensitivity": {
+            name: {
+                "title": g.grid.title,
+                "rows": {"input": g.grid.rows.input, "values": list(g.rows), "scales": list(g.grid.rows.scales)},
+                "columns": {
+                    "input": g.grid.columns.input,
+                    "values": list(g.columns),
+                    "scales": list(g.grid.columns.scales),
+                },
+                "figures": {figure: values.tolist() for figure, values in g.values.items()},
+            }
+            for name, g in analysis.grids.items()
+        },
+        "tornado": {
+            target: [
+                {"input": s.input, "low": s.low, "high": s.high, "at_low": s.at_low, "at_high": s.at_high}
+                for s in swings
+            ]
+            for target, swings in analysis.tornado.items()
+        },
+        "uncertainty": None
+        if simulation is None
+        else {
+            "draws": simulation.draws,
+            "seed": simulation.seed,
+            "inputs": list(simulation.ranged),
+            "percentiles": {
+                name: {f"p{p}": v for p, v in values.items()} for name, values in simulation.percentiles.items()
+            },
+        },
+        "claims": [
+            {"id": r.claim.id, "text": r.claim.text, "holds": r.claim.holds, "result": r.holds, "values": r.values}
+            for r in analysis.claims
+        ],
+    }

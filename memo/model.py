@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -320,6 +320,26 @@ def compute(inputs: Mapping[str, Quantity], definitions: tuple[FigureDef, ...] =
             estimate=bool(reach & estimated),
         )
     return {d.name: out[d.name] for d in definitions}
+
+
+def evaluate(
+    values: Mapping[str, object], targets: Iterable[str] | None = None, definitions: tuple[FigureDef, ...] = FIGURES
+) -> dict[str, object]:
+    """Figures from plain input values, floats or numpy arrays alike (no ranges): the engine behind scenario
+    sweeps, sensitivity grids and Monte Carlo draws. With ``targets``, only the figures they need are computed."""
+    order = evaluation_order(definitions)
+    names = {d.name for d in definitions}
+    if targets is not None:
+        needed: set[str] = set()
+        by_name = {d.name: d for d in order}
+        stack = list(targets)
+        while stack:
+            name = stack.pop()
+            if name not in needed:
+                needed.add(name)
+                stack += figure_refs(by_name[name], names)
+        order = [d for d in order if d.name in needed]
+    return _evaluate(order, dict(values), names)
 
 
 def _corner_env(inputs: Mapping[str, Quantity]) -> dict[str, object]:

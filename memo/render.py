@@ -38,7 +38,15 @@ class Document:
     charts: Mapping[str, Chart]
     content: Mapping[str, Any]
     css: str
+    inputs: Mapping[str, Input] | None = None  # the assumptions' inputs and each scenario's replacements
+    analysis: Any = None  # memo.build.Analysis: scenarios, grids, tornado, simulation, claims
+    scenario: str | None = None  # the scenario this memo was built for (None: the file's own inputs)
     chart_numbers: dict[str, int] = field(default_factory=dict)
+    claims_used: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if self.inputs is None:
+            self.inputs = self.assumptions.inputs
 
 
 def load_content(templates_dir: Path) -> dict[str, Any]:
@@ -82,24 +90,21 @@ class _Helpers:
                 other = self.doc.figures[ref]
                 lines.append(f"{ref} = {fmt.by_unit(other.value, other.unit)}")
             else:
-                item = self.doc.assumptions.inputs[ref]
+                item = self.doc.inputs[ref]
                 lines.append(f"{ref} = {fmt.by_unit(item.number, item.unit)} (input)")
         if figure.estimate:
             lines.append(f"{DAGGER} rests on an estimate; see Methodology")
         return "\n".join(lines)
 
     def fig(self, name: str, part: str = "value") -> Markup:
-        """A figure as the memo prints it: ``part`` is value, low, high or range."""
+        """A figure as the memo prints it: ``part`` is value, low, high or range. A figure without a range (in a
+        scenario that fixed its inputs, say) prints its value for all four."""
         figure = self._figure(name)
-        if part == "range":
-            if figure.low is None:
-                raise jinja2.UndefinedError(f"figure {name!r} has no range")
+        if part == "range" and figure.low is not None:
             text = fmt.span(figure.low, figure.high, figure.unit)
-        elif part in ("low", "high"):
-            value = getattr(figure, part)
-            if value is None:
-                raise jinja2.UndefinedError(f"figure {name!r} has no {part}")
-            text = fmt.by_unit(value, figure.unit)
+        elif part in ("low", "high", "range"):
+            value = getattr(figure, part, None) if part != "range" else None
+            text = fmt.by_unit(figure.value if value is None else value, figure.unit)
         elif part == "value":
             text = fmt.by_unit(figure.value, figure.unit)
         else:
@@ -111,9 +116,9 @@ class _Helpers:
 
     def inp(self, name: str) -> Markup:
         """An input as the memo prints it, with its note as the tip."""
-        if name not in self.doc.assumptions.inputs:
+        if name not in self.doc.inputs:
             raise jinja2.UndefinedError(f"no input named {name!r}")
-        item = self.doc.assumptions.inputs[name]
+        item = self.doc.inputs[name]
         mark = Markup(f'<sup class="est">{DAGGER}</sup>') if item.estimate else Markup("")
         tip = f"{name} (input{', estimate' if item.estimate else ''})" + (f"\n{item.note}" if item.note else "")
         return Markup('<span class="fig" tabindex="0" data-input="{}" data-tip="{}">{}{}</span>').format(
@@ -129,7 +134,7 @@ class _Helpers:
 
     def source_note(self, input_name: str) -> Markup:
         """A footnote citing where an input comes from."""
-        item: Input = self.doc.assumptions.inputs[input_name]
+        item: Input = self.doc.inputs[input_name]
         if item.source is None:
             return self.note(Markup("Estimate, not from the source: {}").format(item.note or ""))
         source = self.doc.assumptions.sources[item.source.ref]
@@ -189,15 +194,65 @@ class _Helpers:
         return fmt.span(parts["low"], parts["high"], figure.unit)
 
     def appendix_rows(self) -> list[dict[str, Any]]:
+        """Every figure but the per-scenario copies (those are in figures.json), with its sources."""
         rows = []
         for name, figure in self.doc.figures.items():
+            if name.startswith("scenario."):
+                continue
             refs = {}
             for item_name in reach(self.doc.figures, name):
-                item = self.doc.assumptions.inputs[item_name]
+                item = self.doc.inputs[item_name]
                 key = item.source.ref if item.source else "estimate"
                 refs.setdefault(key, None)
             rows.append({"figure": figure, "sources": list(refs)})
         return rows
+
+    def claimed(self, claim_id: str, caller: Callable[[], str] | None = None) -> Markup:
+        """A sentence that relies on a claim: marked in the memo if the claim fails (--allow-failing-claims)."""
+        results = {r.claim.id: r for r in (self.doc.analysis.claims if self.doc.analysis else [])}
+        if claim_id not in results:
+            raise jinja2.UndefinedError(f"no claim with id {claim_id!r} in the assumptions file")
+        self.doc.claims_used.add(claim_id)
+        result = results[claim_id]
+        body = Markup(caller()) if caller else Markup("")
+        if result.holds:
+            return Markup('<span class="claim" data-claim="{}">{}</span>').format(claim_id, body)
+        return Markup(
+            '<span class="claim failing" data-claim="{}" tabindex="0" data-tip="{}">{}'
+            '<sup class="claim-flag">claim fails</sup></span>'
+        ).format(claim_id, f"This claim no longer holds: {result.claim.text}\n{result.explain()}", body)
+
+    def scenario_table(self) -> list[dict[str, Any]]:
+        """One column per scenario: its name, rationale and figures."""
+        analysis = self.doc.analysis
+        if analysis is None:
+            return []
+        return [
+            {"name": name, "rationale": s.rationale, "overrides": s.overrides}
+            for name, s in self.doc.assumptions.scenarios.items()
+        ]
+
+    def grid(self, name: str) -> Any:
+        grids = self.doc.analysis.grids if self.doc.analysis else {}
+        if name not in grids:
+            raise jinja2.UndefinedError(f"no sensitivity grid named {name!r} in the assumptions file")
+        return grids[name]
+
+    def tornado(self, target: str) -> list[Any]:
+        return self.doc.analysis.tornado[target]
+
+    def simulation(self) -> Any:
+        return self.doc.analysis.simulation if self.doc.analysis else None
+
+    def input_label(self, name: str) -> str:
+        from memo.schema import INPUTS
+
+        return INPUTS[name].label
+
+    def value_of(self, value: float, name: str) -> str:
+        """A value in the unit of an input or figure, for tables of computed variants (grids, scenarios)."""
+        unit = self.doc.figures[name].unit if name in self.doc.figures else self.doc.inputs[name].unit
+        return fmt.by_unit(value, unit)
 
     def estimates(self) -> list[Input]:
         return [item for item in self.doc.assumptions.inputs.values() if item.estimate]
@@ -235,6 +290,14 @@ def render_html(templates_dir: Path, doc: Document) -> str:
     env.globals.update(
         fig=helpers.fig,
         inp=helpers.inp,
+        claimed=helpers.claimed,
+        scenario_table=helpers.scenario_table,
+        grid=helpers.grid,
+        tornado=helpers.tornado,
+        simulation=helpers.simulation,
+        value_of=helpers.value_of,
+        input_label=helpers.input_label,
+        scenario=doc.scenario,
         val=helpers.val,
         source_note=helpers.source_note,
         note=helpers.note,
@@ -249,6 +312,7 @@ def render_html(templates_dir: Path, doc: Document) -> str:
         memo=doc.assumptions.memo,
         sources=doc.assumptions.sources,
         inputs=doc.assumptions.inputs,
+        scenarios=doc.assumptions.scenarios,
         content=doc.content,
         css=Markup(fonts.font_face_css() + doc.css),
         dagger=DAGGER,

@@ -88,7 +88,8 @@ INPUTS: dict[str, InputSpec] = _inputs(
     InputSpec("market.privacy_share", "share", "Privacy segment's share of the inference market", ranged=True),
 )
 
-TOP_LEVEL_SECTIONS = ("memo", "sources", "stated")
+TOP_LEVEL_SECTIONS = ("memo", "sources", "stated", "scenarios", "sensitivity", "uncertainty", "claims")
+DISTRIBUTIONS = ("triangular", "uniform")
 INPUT_GROUPS = tuple(dict.fromkeys(name.split(".")[0] for name in INPUTS))
 
 MEMO_KEYS: dict[str, tuple[str, bool]] = {
@@ -120,6 +121,37 @@ ENTRY_KEYS: dict[str, str] = {
     "source": "where the figure comes from: {ref, where, date}; required unless estimate is true",
     "estimate": "true when the source does not give the figure; a note then says how it was chosen",
     "note": "free text shown with the figure in the memo",
+    "distribution": "for a ranged input, how the Monte Carlo draws it: triangular (default) or uniform",
+}
+
+SCENARIO_KEYS: dict[str, str] = {
+    "rationale": "one line on why the scenario is plausible",
+    "set": "input name -> value; each replaces that input's value (and its range) in this scenario",
+}
+
+AXIS_KEYS: dict[str, str] = {
+    "input": "the input the axis varies",
+    "values": "the values it takes, in order",
+    "scales": "inputs that move in proportion (a token price moves market cap and FDV with it)",
+}
+
+GRID_KEYS: dict[str, str] = {
+    "title": "the grid's title in the memo",
+    "rows": "the axis down the side (input, values, scales)",
+    "columns": "the axis across the top (input, values, scales)",
+    "figures": "the figures computed in every cell",
+}
+
+UNCERTAINTY_KEYS: dict[str, str] = {
+    "draws": "how many Monte Carlo draws (1 to 5,000,000)",
+    "seed": "the random seed, fixed so builds stay byte-identical",
+    "figures": "the figures whose P10 / P50 / P90 are reported",
+}
+
+CLAIM_KEYS: dict[str, str] = {
+    "id": "the name templates use to mark the sentence that relies on the claim",
+    "text": "the claim in words",
+    "holds": "an expression over figures: names, numbers, arithmetic, comparisons, and / or / not",
 }
 
 SOURCE_REF_KEYS: dict[str, str] = {

@@ -9,7 +9,7 @@ import datetime as dt
 import difflib
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from memo import schema
@@ -56,6 +56,7 @@ class Input:
     source: SourceRef | None = None
     estimate: bool = False
     note: str | None = None
+    distribution: str = "triangular"
 
     @property
     def number(self) -> float:
@@ -77,11 +78,55 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class Scenario:
+    name: str
+    rationale: str
+    overrides: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Axis:
+    input: str
+    values: tuple[float, ...]
+    scales: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Grid:
+    name: str
+    title: str
+    rows: Axis
+    columns: Axis
+    figures: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    draws: int
+    seed: int
+    figures: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    text: str
+    holds: str
+    file: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
 class Assumptions:
     memo: MemoMeta
     sources: dict[str, Source]
     inputs: dict[str, Input]
     stated: tuple[Statement, ...]
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    sensitivity: tuple[Grid, ...] = ()
+    uncertainty: Uncertainty | None = None
+    claims: tuple[Claim, ...] = ()
 
 
 class _Checker:
@@ -179,10 +224,19 @@ def validate(doc: Document, figure_names: Iterable[str] = ()) -> Assumptions:
     memo = _validate_memo(check, root.get("memo"), ("memo",)) if "memo" in root else None
     sources = _validate_sources(check, root.get("sources"), ("sources",)) if "sources" in root else {}
     inputs = _validate_inputs(check, root, sources)
-    stated = _validate_stated(check, root.get("stated", []), ("stated",), set(figure_names))
+    figures = set(figure_names)
+    stated = _validate_stated(check, root.get("stated", []), ("stated",), figures)
+    scenarios = _validate_scenarios(check, root["scenarios"], ("scenarios",)) if "scenarios" in root else {}
+    grids = (
+        _validate_sensitivity(check, root["sensitivity"], ("sensitivity",), figures) if "sensitivity" in root else ()
+    )
+    uncertainty = (
+        _validate_uncertainty(check, root["uncertainty"], ("uncertainty",), figures) if "uncertainty" in root else None
+    )
+    claims = _validate_claims(check, root["claims"], ("claims",), figures) if "claims" in root else ()
     if check.problems or memo is None:
         raise InputError(check.problems)
-    return Assumptions(memo=memo, sources=sources, inputs=inputs, stated=stated)
+    return Assumptions(memo, sources, inputs, stated, scenarios, grids, uncertainty, claims)
 
 
 def _validate_memo(check: _Checker, value: Any, path: Path_) -> MemoMeta | None:
@@ -284,11 +338,20 @@ def _validate_entry(
         check.error(path, "missing required key 'source' (or mark it estimate: true with a note)", of_key=True)
         ok = False
 
+    distribution = entry.get("distribution", "triangular")
+    if distribution not in schema.DISTRIBUTIONS:
+        check.error(
+            (*path, "distribution"), f"must be one of {', '.join(schema.DISTRIBUTIONS)}, got {_kind(distribution)}"
+        )
+        ok = False
+    elif "distribution" in entry and "low" not in entry:
+        check.error((*path, "distribution"), "only an input with low / base / high has a distribution", of_key=True)
+        ok = False
     values = _validate_values(check, spec, unit, entry, path)
     if values is None or not ok:
         return None
     base, low, high = values
-    return Input(spec.name, spec.unit, base, low, high, source, estimate, note)
+    return Input(spec.name, spec.unit, base, low, high, source, estimate, note, distribution)
 
 
 def _validate_values(
@@ -400,3 +463,180 @@ def _non_negative(check: _Checker, value: Any, path: Path_) -> float | None:
         check.error(path, f"must be 0 or more, got {number:g}")
         return None
     return number
+
+
+def _input_name(check: _Checker, value: Any, path: Path_, *, of_key: bool = False) -> str | None:
+    name = check.text(value, path)
+    if name is not None and name not in schema.INPUTS:
+        hint = difflib.get_close_matches(name, schema.INPUTS, n=1)
+        message = f"unknown input '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+        check.error(path, message, of_key=of_key)
+        return None
+    return name
+
+
+def _figure_name(check: _Checker, value: Any, path: Path_, figures: set[str]) -> str | None:
+    name = check.text(value, path)
+    if name is not None and name not in figures:
+        hint = difflib.get_close_matches(name, figures, n=1)
+        check.error(path, f"unknown figure '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+        return None
+    return name
+
+
+def _number_for(check: _Checker, input_name: str, value: Any, path: Path_) -> float | None:
+    spec = schema.INPUTS[input_name]
+    number = _domain_value(check, spec, schema.UNITS[spec.unit], value, path)
+    if isinstance(number, dt.date):
+        return float(number.toordinal())
+    return number
+
+
+def _validate_scenarios(check: _Checker, value: Any, path: Path_) -> dict[str, Scenario]:
+    section = check.mapping(value, path, "a mapping of scenario names to scenarios")
+    out: dict[str, Scenario] = {}
+    for name, entry in (section or {}).items():
+        entry_path = (*path, name)
+        fields = check.mapping(entry, entry_path, "a mapping with rationale and set")
+        if fields is None:
+            continue
+        check.unknown_keys(fields, schema.SCENARIO_KEYS, entry_path)
+        check.required(fields, ("rationale",), entry_path)
+        rationale = check.text(fields["rationale"], (*entry_path, "rationale")) if "rationale" in fields else None
+        overrides: dict[str, float] = {}
+        settings = check.mapping(fields.get("set", {}), (*entry_path, "set"), "a mapping of input names to values")
+        for key, setting in (settings or {}).items():
+            input_name = _input_name(check, key, (*entry_path, "set", key), of_key=True)
+            if input_name is not None:
+                number = _number_for(check, input_name, setting, (*entry_path, "set", key))
+                if number is not None:
+                    overrides[input_name] = number
+        if rationale is not None:
+            out[name] = Scenario(name, rationale, overrides)
+    return out
+
+
+def _validate_axis(check: _Checker, value: Any, path: Path_) -> Axis | None:
+    fields = check.mapping(value, path, "a mapping with input and values")
+    if fields is None:
+        return None
+    check.unknown_keys(fields, schema.AXIS_KEYS, path)
+    check.required(fields, ("input", "values"), path)
+    name = _input_name(check, fields["input"], (*path, "input")) if "input" in fields else None
+    raw = fields.get("values")
+    if "values" in fields and (not isinstance(raw, list) or len(raw) < 2):
+        check.error((*path, "values"), f"must be a list of at least two values, got {_kind(raw)}")
+        return None
+    scales = fields.get("scales", [])
+    if not isinstance(scales, list):
+        check.error((*path, "scales"), f"must be a list of input names, got {_kind(scales)}")
+        return None
+    scaled = [_input_name(check, s, (*path, "scales", i)) for i, s in enumerate(scales)]
+    if name is None or raw is None:
+        return None
+    values = [_number_for(check, name, v, (*path, "values", i)) for i, v in enumerate(raw)]
+    if None in values or None in scaled:
+        return None
+    if name in scaled:
+        check.error((*path, "scales"), f"{name} cannot scale with itself")
+        return None
+    if sorted(values) != values or len(set(values)) != len(values):
+        check.error((*path, "values"), "must be distinct and in increasing order")
+        return None
+    return Axis(name, tuple(values), tuple(scaled))
+
+
+def _validate_sensitivity(check: _Checker, value: Any, path: Path_, figures: set[str]) -> tuple[Grid, ...]:
+    section = check.mapping(value, path, "a mapping of grid names to grids")
+    out: list[Grid] = []
+    for name, entry in (section or {}).items():
+        entry_path = (*path, name)
+        fields = check.mapping(entry, entry_path, "a mapping with title, rows, columns and figures")
+        if fields is None:
+            continue
+        check.unknown_keys(fields, schema.GRID_KEYS, entry_path)
+        check.required(fields, schema.GRID_KEYS, entry_path)
+        title = check.text(fields["title"], (*entry_path, "title")) if "title" in fields else None
+        rows = _validate_axis(check, fields["rows"], (*entry_path, "rows")) if "rows" in fields else None
+        columns = _validate_axis(check, fields["columns"], (*entry_path, "columns")) if "columns" in fields else None
+        names = fields.get("figures", [])
+        if not isinstance(names, list) or not names:
+            check.error((*entry_path, "figures"), f"must be a list of figure names, got {_kind(names)}")
+            continue
+        targets = [_figure_name(check, f, (*entry_path, "figures", i), figures) for i, f in enumerate(names)]
+        if rows and columns and rows.input == columns.input:
+            check.error((*entry_path, "columns", "input"), "rows and columns must vary different inputs")
+            continue
+        if title and rows and columns and None not in targets:
+            out.append(Grid(name, title, rows, columns, tuple(targets)))
+    return tuple(out)
+
+
+def _validate_uncertainty(check: _Checker, value: Any, path: Path_, figures: set[str]) -> Uncertainty | None:
+    fields = check.mapping(value, path, "a mapping with draws, seed and figures")
+    if fields is None:
+        return None
+    check.unknown_keys(fields, schema.UNCERTAINTY_KEYS, path)
+    check.required(fields, schema.UNCERTAINTY_KEYS, path)
+    draws, seed = fields.get("draws"), fields.get("seed")
+    ok = True
+    if "draws" in fields and (isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= 5_000_000):
+        check.error((*path, "draws"), f"must be a whole number from 1 to 5000000, got {_kind(draws)}")
+        ok = False
+    if "seed" in fields and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        check.error((*path, "seed"), f"must be a whole number, 0 or more, got {_kind(seed)}")
+        ok = False
+    names = fields.get("figures", [])
+    if not isinstance(names, list) or not names:
+        check.error((*path, "figures"), f"must be a list of figure names, got {_kind(names)}")
+        return None
+    targets = [_figure_name(check, f, (*path, "figures", i), figures) for i, f in enumerate(names)]
+    if not ok or None in targets or "draws" not in fields or "seed" not in fields:
+        return None
+    return Uncertainty(draws, seed, tuple(targets))
+
+
+def _validate_claims(check: _Checker, value: Any, path: Path_, figures: set[str]) -> tuple[Claim, ...]:
+    from memo import expr
+
+    if not isinstance(value, list):
+        check.error(path, f"must be a list of claims, got {_kind(value)}")
+        return ()
+    out: list[Claim] = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        item_path = (*path, i)
+        fields = check.mapping(item, item_path, "a mapping with id, text and holds")
+        if fields is None:
+            continue
+        check.unknown_keys(fields, schema.CLAIM_KEYS, item_path)
+        check.required(fields, schema.CLAIM_KEYS, item_path)
+        claim_id = check.text(fields["id"], (*item_path, "id")) if "id" in fields else None
+        if claim_id is not None and claim_id in seen:
+            check.error((*item_path, "id"), f"claim id '{claim_id}' is used twice")
+            claim_id = None
+        seen.add(claim_id or "")
+        text = check.text(fields["text"], (*item_path, "text")) if "text" in fields else None
+        source = check.text(fields["holds"], (*item_path, "holds")) if "holds" in fields else None
+        if source is None:
+            continue
+        try:
+            parsed = expr.parse(source)
+        except expr.ExprError as exc:
+            check.error((*item_path, "holds"), f"not a valid claim: {exc}")
+            continue
+        unknown = [n for n in parsed.names if n not in figures]
+        if unknown:
+            hint = difflib.get_close_matches(unknown[0], figures, n=1)
+            check.error(
+                (*item_path, "holds"),
+                f"unknown figure '{unknown[0]}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""),
+            )
+            continue
+        if not parsed.is_condition:
+            check.error((*item_path, "holds"), "a claim must compare figures (use < <= > >= == !=)")
+            continue
+        if claim_id is not None and text is not None:
+            pos = check.doc.position((*item_path, "holds"))
+            out.append(Claim(claim_id, text, source, check.doc.origin((*item_path, "holds")), pos.line, pos.column))
+    return tuple(out)

@@ -175,7 +175,8 @@ def test_an_assumptions_file_is_built_on_the_fly(builds: dict[str, Path], tmp_pa
     result = memo("diff", str(builds["base"]), str(edited), "--out", "d", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     names = {f["name"] for f in json.loads((tmp_path / "d" / "changes.json").read_text())["figures"]}
-    assert names == {"token.price", "token.circulating_supply", "token.fully_diluted_supply"}
+    expected = {"token.price", "token.circulating_supply", "token.fully_diluted_supply"}
+    assert names == expected | {f"scenario.{s}.{n}" for s in ("bear", "base", "bull") for n in expected}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,240 @@
+"""Scenarios, sensitivity grids, the tornado, the Monte Carlo and the claims the prose relies on."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tinyhtml5
+
+from memo import expr, model, scenarios
+from memo.build import analyse, build, compute, quantities, read_inputs, with_scenario
+from memo.errors import InputError, MemoError
+from tests.conftest import BUNDLED, ROOT, line_col
+
+NS = "{http://www.w3.org/1999/xhtml}"
+
+
+def memo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "memo", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def assumptions():
+    return read_inputs(BUNDLED).assumptions
+
+
+@pytest.fixture(scope="module")
+def analysis(assumptions):
+    figures, _ = compute(assumptions)
+    return analyse(assumptions, figures)
+
+
+def _errors(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "assumptions.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as caught:
+        read_inputs(path, display_name="assumptions.yaml")
+    return [str(d) for d in caught.value.diagnostics]
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def test_each_scenario_is_the_model_with_its_inputs_replaced(assumptions, analysis) -> None:
+    q = quantities(assumptions)
+    for name, scenario in assumptions.scenarios.items():
+        expected = model.compute(scenarios.apply(q, scenario.overrides))
+        for figure in ("arr.forward", "revenue.next_12m", "valuation.ps_forward", "valuation.fdv_ps_forward"):
+            assert analysis.extra_figures[f"scenario.{name}.{figure}"].value == expected[figure].value
+    bear, base, bull = (analysis.extra_figures[f"scenario.{s}.arr.forward"].value for s in ("bear", "base", "bull"))
+    assert bear < base < bull
+    assert base == compute(assumptions)[0]["arr.forward"].value
+
+
+def test_scenario_figures_keep_provenance(analysis) -> None:
+    figure = analysis.extra_figures["scenario.bull.growth.base_new_arr"]
+    assert figure.inputs == ("scenario.bull.growth.base_new_sub_arr", "scenario.bull.growth.base_new_api_arr")
+    passthrough = analysis.extra_figures["scenario.bull.growth.base_new_sub_arr"]
+    assert passthrough.inputs == ("scenario.bull.growth.base_new_sub_arr",)  # the scenario's replaced input
+    assert "scenario.bull.growth.base_new_sub_arr" in analysis.extra_inputs
+    untouched = analysis.extra_figures["scenario.bull.users.paid"]
+    assert untouched.inputs == ("scenario.bull.users.registered", "scenario.bull.users.conversion_rate")
+
+
+def test_scenario_overrides_are_validated_like_the_file(tmp_path: Path, bundled_text: str) -> None:
+    text = bundled_text.replace("      api.ratio_recent: 0.5\n", "      api.ratio_recnt: 0.5\n")
+    text = text.replace("      subs.arppu_monthly: 19\n", "      subs.arppu_monthly: -19\n")
+    text = text.replace("      api.ratio_historical: 0.7\n", "      users.conversion_rate: 1.5\n")
+    typo = line_col(text, "api.ratio_recnt")
+    share = line_col(text, "1.5\n")
+    negative = line_col(text, "subs.arppu_monthly: -19", offset=len("subs.arppu_monthly: "))
+    assert _errors(tmp_path, text) == [
+        f"assumptions.yaml:{typo[0]}:{typo[1]}: error: scenarios.bear.set.api.ratio_recnt: "
+        "unknown input 'api.ratio_recnt' (did you mean 'api.ratio_recent'?)",
+        f"assumptions.yaml:{share[0]}:{share[1]}: error: scenarios.bear.set.users.conversion_rate: "
+        "must be between 0 and 1, got 1.5",
+        f"assumptions.yaml:{negative[0]}:{negative[1]}: error: scenarios.bull.set.subs.arppu_monthly: "
+        "must be 0 or more, got -19",
+    ]
+
+
+def test_build_for_a_scenario(tmp_path: Path) -> None:
+    build(BUNDLED, tmp_path, scenario="bull")
+    data = json.loads((tmp_path / "figures.json").read_text())
+    assert data["memo"]["scenario"] == "bull"
+    assert data["figures"]["arr.forward"]["value"] == data["figures"]["scenario.bull.arr.forward"]["value"]
+    assert data["inputs"]["growth.base_new_sub_arr"]["value"] == 134e6
+    assert "Bull scenario" in (tmp_path / "memo.html").read_text()
+    with pytest.raises(MemoError, match=r"unknown scenario 'bul' \(scenarios: bear, base, bull\)"):
+        with_scenario(read_inputs(BUNDLED).assumptions, "bul")
+
+
+# ---------------------------------------------------------------- sensitivity and tornado
+
+
+def test_every_grid_cell_equals_the_model(assumptions, analysis) -> None:
+    q = quantities(assumptions)
+    for result in analysis.grids.values():
+        rows, columns = result.grid.rows, result.grid.columns
+        for i, r in enumerate(result.rows):
+            for j, c in enumerate(result.columns):
+                overrides = {rows.input: r, columns.input: c}
+                for axis, value in ((rows, r), (columns, c)):
+                    for scaled in axis.scales:
+                        overrides[scaled] = q[scaled].base * value / q[axis.input].base
+                expected = model.compute(scenarios.apply(q, overrides))
+                for figure in result.grid.figures:
+                    assert result.values[figure][i, j] == pytest.approx(expected[figure].value, rel=1e-12)
+    base = analysis.grids["growth_price"]
+    assert base.values["valuation.ps_forward"][base.base_row, base.base_column] == pytest.approx(
+        compute(assumptions)[0]["valuation.ps_forward"].value
+    )
+
+
+def test_tornado_swings_are_the_model_at_each_end(assumptions, analysis) -> None:
+    q = quantities(assumptions)
+    swings = analysis.tornado["valuation.ps_forward"]
+    assert swings[0].input == "growth.base_new_sub_arr"
+    assert [s.width for s in swings] == sorted((s.width for s in swings), reverse=True)
+    for swing in swings:
+        for end, value in ((swing.low, swing.at_low), (swing.high, swing.at_high)):
+            expected = model.compute(scenarios.apply(q, {swing.input: end}))["valuation.ps_forward"].value
+            assert value == pytest.approx(expected, rel=1e-12)
+
+
+# ---------------------------------------------------------------- Monte Carlo
+
+
+def test_monte_carlo_is_stable_under_its_seed(assumptions) -> None:
+    q = quantities(assumptions)
+    runs = [scenarios.monte_carlo(q, {}, ["valuation.ps_forward"], 50_000, seed=7) for _ in range(2)]
+    assert runs[0].percentiles == runs[1].percentiles
+    other = scenarios.monte_carlo(q, {}, ["valuation.ps_forward"], 50_000, seed=8)
+    assert other.percentiles != runs[0].percentiles
+
+
+def test_monte_carlo_converges_to_the_analytic_percentiles(assumptions) -> None:
+    """growth.base_new_sub_arr is triangular with its mode at the low end, so its P-th percentile is
+    high - (high - low) * sqrt(1 - P)."""
+    q = quantities(assumptions)
+    low, high = q["growth.base_new_sub_arr"].low, q["growth.base_new_sub_arr"].high
+    result = scenarios.monte_carlo(q, {}, ["growth.base_new_sub_arr"], 400_000, seed=1)
+    for p in (10, 50, 90):
+        analytic = high - (high - low) * math.sqrt(1 - p / 100)
+        assert result.percentiles["growth.base_new_sub_arr"][p] == pytest.approx(analytic, rel=2e-3)
+
+
+def test_uniform_distribution_is_honoured(assumptions) -> None:
+    q = quantities(assumptions)
+    result = scenarios.monte_carlo(q, {"market.privacy_share": "uniform"}, ["market.privacy_share"], 200_000, seed=3)
+    assert result.percentiles["market.privacy_share"][50] == pytest.approx(0.10, rel=5e-3)
+    assert result.percentiles["market.privacy_share"][10] == pytest.approx(0.06, rel=5e-3)
+
+
+def test_percentiles_are_published_as_figures(tmp_path: Path, analysis) -> None:
+    p = {k: analysis.extra_figures[f"uncertainty.valuation.ps_forward.p{k}"].value for k in (10, 50, 90)}
+    assert p[10] < p[50] < p[90]
+    samples = analysis.simulation.samples["valuation.ps_forward"]
+    assert p[50] == float(np.percentile(samples, 50))
+
+
+# ---------------------------------------------------------------- claims
+
+
+def test_a_claim_broken_by_an_override_fails_the_build(tmp_path: Path, bundled_text: str) -> None:
+    (tmp_path / "assumptions.yaml").write_text(bundled_text)
+    result = memo("build", "--set", "valuation.market_cap=9e9", cwd=tmp_path)
+    assert result.returncode == 1
+    line, col = line_col(bundled_text, "valuation.ps_current < peers.openrouter_ps")
+    assert (
+        f"assumptions.yaml:{line}:{col}: error: claims.ps_current_below_openrouter: no longer holds: "
+        "VVV trades below OpenRouter's multiple on current ARR: valuation.ps_current < peers.openrouter_ps "
+        "with valuation.ps_current = 154.4x, peers.openrouter_ps = 26.0x"
+    ) in result.stderr.splitlines()
+    assert not (tmp_path / "build").exists()
+
+
+def test_failing_claims_can_be_allowed_and_are_marked(tmp_path: Path, bundled_text: str) -> None:
+    (tmp_path / "assumptions.yaml").write_text(bundled_text)
+    result = memo("build", "--set", "valuation.market_cap=9e9", "--allow-failing-claims", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "warning: claims.ps_current_below_openrouter: no longer holds" in result.stderr
+    tree = tinyhtml5.parse((tmp_path / "build" / "memo.html").read_text())
+    failing = [e.get("data-claim") for e in tree.iter(f"{NS}span") if "failing" in (e.get("class") or "")]
+    assert set(failing) == {"ps_current_below_openrouter", "forward_multiple_a_fraction"}
+    data = json.loads((tmp_path / "build" / "figures.json").read_text())
+    assert {c["id"] for c in data["claims"] if not c["result"]} == set(failing)
+
+
+def test_memo_check(tmp_path: Path, bundled_text: str) -> None:
+    (tmp_path / "assumptions.yaml").write_text(bundled_text)
+    ok = memo("check", cwd=tmp_path)
+    assert ok.returncode == 0 and "7 claims hold" in ok.stdout
+    assert not (tmp_path / "build").exists()
+    broken = memo("check", "--set", "growth.new_sub_arr_week3=1.5e6", cwd=tmp_path)
+    assert broken.returncode == 1
+    assert "claims.new_arr_accelerated: no longer holds" in broken.stderr
+
+
+@pytest.mark.parametrize(
+    ("holds", "message"),
+    [
+        (
+            "__import__('os').system('x') == 0",
+            "not a valid claim: only the functions abs, max, min may be called (column 1)",
+        ),
+        (
+            "valuation.ps_current.__class__ == 1",
+            "unknown figure 'valuation.ps_current.__class__' (did you mean 'valuation.ps_current'?)",
+        ),
+        ("open('/etc/passwd') == 1", "not a valid claim: only the functions abs, max, min may be called (column 1)"),
+        ("valuation.ps_current < 'x'", "not a valid claim: the constant 'x' is not allowed (column 24)"),
+        ("[1][0] < 2", "not a valid claim: indexing is not allowed (column 1)"),
+        ("valuation.ps_curent < 26", "unknown figure 'valuation.ps_curent' (did you mean 'valuation.ps_current'?)"),
+        ("valuation.ps_current + 1", "a claim must compare figures (use < <= > >= == !=)"),
+        ("lambda: 1 < 2", "not a valid claim: lambda is not allowed (column 1)"),
+    ],
+)
+def test_the_claim_language_refuses_anything_but_figures_numbers_and_operators(
+    tmp_path: Path, bundled_text: str, holds: str, message: str
+) -> None:
+    original = "    holds: valuation.ps_current < peers.openrouter_ps\n"
+    text = bundled_text.replace(original, f'    holds: "{holds}"\n')
+    line, col = line_col(text, f'"{holds}"')
+    assert _errors(tmp_path, text) == [f"assumptions.yaml:{line}:{col}: error: claims[0].holds: {message}"]
+
+
+def test_claims_are_evaluated_without_eval() -> None:
+    parsed = expr.parse("a.b < 2 and not c.d >= 3")
+    assert parsed.is_condition and parsed.names == ("a.b", "c.d")
+    assert bool(parsed.evaluate({"a.b": 1.0, "c.d": 1.0})) is True
