@@ -13,7 +13,7 @@ from pathlib import Path
 from memo import charts as charts_stage
 from memo import claims as claims_stage
 from memo import figures as figures_json
-from memo import fonts, load, model, outputs, pdf, render, scenarios, validate
+from memo import fonts, load, model, outputs, pdf, render, scenarios, site, validate
 from memo.errors import Diagnostic, InputError, MemoError
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -180,6 +180,7 @@ def build(
     project: Project | None = None,
     scenario: str | None = None,
     allow_failing_claims: bool = False,
+    base_url: str | None = None,
 ) -> BuildResult:
     project = project or Project()
     inputs = read_inputs(assumptions_path, overrides, display_name)
@@ -201,8 +202,10 @@ def build(
         inputs=all_inputs,
         analysis=analysis,
         scenario=scenario,
+        base_url=base_url,
     )
     html = render.render_html(project.templates, document)
+    index_html = render.render_html(project.templates, document, template="site/index.html.j2", page="")
     pdf_bytes = pdf.write_pdf(html, out_dir=out_dir, project_dir=project.root, as_of=assumptions.memo.as_of)
     data = figures_json.payload(
         assumptions, all_figures, checks, inputs.document.data, figures_json.library_versions(), all_inputs
@@ -219,17 +222,46 @@ def build(
         }
         for name, chart in sorted(charts.items(), key=lambda item: document.chart_numbers[item[0]])
     }
+    figures_bytes = figures_json.dumps(data)
+    chart_svgs = {name: chart.svg.encode("utf-8") for name, chart in charts.items()}
+    font_files = {font.name: font.path.read_bytes() for font in fonts.font_files()} | fonts.licenses()
+    site_files = site.files(
+        meta=assumptions.memo,
+        figures=figures,
+        memo_html=html,
+        index_html=index_html,
+        pdf_bytes=pdf_bytes,
+        payload=data,
+        figures_json=figures_bytes,
+        chart_svgs=chart_svgs,
+        font_files=font_files,
+        assumptions_yaml=assumptions_source(assumptions_path, inputs.document, overrides),
+        base_url=base_url,
+    )
     files = {
-        "figures.json": figures_json.dumps(data),
+        "figures.json": figures_bytes,
         "memo.html": html.encode("utf-8"),
         "memo.pdf": pdf_bytes,
         **{f"charts/{name}.vl.json": chart.spec_json for name, chart in charts.items()},
-        **{f"charts/{name}.svg": chart.svg.encode("utf-8") for name, chart in charts.items()},
-        **{f"fonts/{font.name}": font.path.read_bytes() for font in fonts.font_files()},
-        **{f"fonts/{name}": text for name, text in fonts.licenses().items()},
+        **{f"charts/{name}.svg": svg for name, svg in chart_svgs.items()},
+        **{f"fonts/{name}": data for name, data in font_files.items()},
+        **{path: site_files[path] for path in site_files if path.startswith("assets/")},
+        **{name: site_files[name] for name in ("favicon.svg", "social.png", "feed.xml")},
+        **{f"site/{path}": data for path, data in site_files.items()},
     }
     changed = outputs.write_outputs(out_dir, files)
     return BuildResult(out_dir, figures, checks, changed, analysis)
+
+
+def assumptions_source(path: Path, document: load.Document, overrides: Sequence[str]) -> bytes:
+    """The assumptions a reader needs to rebuild this memo: the file itself, or, when --set changed it, the file
+    as changed (comments are lost in that case, the values are not)."""
+    if not overrides:
+        return path.read_bytes()
+    import yaml
+
+    header = "# " + path.name + " with " + ", ".join(f"--set {o}" for o in overrides) + "\n"
+    return (header + yaml.safe_dump(document.data, sort_keys=False, allow_unicode=True)).encode("utf-8")
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,7 @@ class Chart:
     content_reads: tuple[str, ...]
     analysis_reads: tuple[str, ...]
     svg: str
+    interactive: bool = False  # the HTML also embeds its spec and the browser renders it live
 
     @property
     def spec_json(self) -> bytes:
@@ -213,7 +214,7 @@ def available(charts_dir: Path) -> list[str]:
 
 def build_spec(name: str, module: ModuleType, data: ChartData) -> tuple[dict[str, Any], str]:
     chart, alt_text = module.build(data)
-    spec = chart.to_dict()
+    spec = dict(chart) if isinstance(chart, dict) else chart.to_dict()
     spec["config"] = _merge(copy.deepcopy(THEME), spec.get("config", {}))
     spec.pop("$schema", None)
     return spec, alt_text
@@ -294,6 +295,7 @@ def build_all(
             tuple(data.content_reads),
             tuple(data.analysis_reads),
             svg,
+            bool(getattr(module, "INTERACTIVE", False)),
         )
     return out
 

@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--scenario", metavar="NAME", help="build the memo for a named scenario of the assumptions")
     build.add_argument(
+        "--base-url", metavar="URL", help="where the site will be served, for the absolute URLs of feeds and cards"
+    )
+    build.add_argument(
         "--allow-failing-claims",
         action="store_true",
         help="warn about claims that no longer hold and mark their sentences, instead of failing",
@@ -69,6 +72,19 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--out", default="build/diff", metavar="DIR", help="review page folder (default: %(default)s)")
     diff.set_defaults(run=_run_diff)
 
+    publish = commands.add_parser("publish", help="add the current build to a site kept across publishes")
+    publish.add_argument("--site", default="public", metavar="DIR", help="the published site (default: %(default)s)")
+    publish.add_argument("--label", metavar="LABEL", help="the version's name in its URL (default: the as-of date)")
+    publish.add_argument("--build", default="build", metavar="DIR", help="the build to publish (default: %(default)s)")
+    publish.add_argument("--base-url", metavar="URL", help="where the site is served, for feed and sitemap URLs")
+    publish.set_defaults(run=_run_publish)
+
+    serve = commands.add_parser("serve", help="build, serve on 127.0.0.1, rebuild and reload on every change")
+    serve.add_argument("--assumptions", default="assumptions.yaml", metavar="PATH", help="default: %(default)s")
+    serve.add_argument("--out", default="build", metavar="DIR", help="output directory (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8000, help="default: %(default)s (0 picks a free port)")
+    serve.set_defaults(run=_run_serve)
+
     reference = commands.add_parser("schema", help="print the assumptions file reference (Markdown)")
     reference.set_defaults(run=_run_schema)
     return parser
@@ -84,6 +100,7 @@ def _run_build(args: argparse.Namespace) -> int:
         display_name=args.assumptions,
         scenario=args.scenario,
         allow_failing_claims=args.allow_failing_claims,
+        base_url=args.base_url,
     )
     for claim in result.analysis.claims if result.analysis else []:
         if not claim.holds:
@@ -132,6 +149,35 @@ def _run_check(args: argparse.Namespace) -> int:
         f"memo: {args.assumptions} is valid; {len(result.figures)} figures; "
         f"{len(result.claims)} claims hold; {differing} source statements differ from the model"
     )
+    return 0
+
+
+def _run_publish(args: argparse.Namespace) -> int:
+    from memo.publish import publish
+
+    result = publish(Path(args.build), Path(args.site), args.label, args.base_url)
+    print(f"memo: {result.reason}")
+    return 0
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from memo.build import Project, build
+    from memo.serve import serve
+
+    project = Project()
+    out = Path(args.out)
+
+    def rebuild() -> None:
+        build(Path(args.assumptions), out, display_name=args.assumptions, project=project)
+
+    watched = [
+        Path(args.assumptions),
+        project.templates,
+        project.charts,
+        project.stylesheet.parent,
+        project.root / "assets",
+    ]
+    serve(rebuild, out / "site", watched, args.port, ready=lambda line: print(line, flush=True))
     return 0
 
 

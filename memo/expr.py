@@ -160,6 +160,39 @@ def _compile_call(node: ast.Call, names: list[str]) -> _Fn:
     return lambda env: function(*(arg(env) for arg in args))
 
 
+def to_javascript(source: str, resolve: Callable[[str], str]) -> str:
+    """The expression as a JavaScript / Vega expression, each name replaced by ``resolve(name)``."""
+    tree = ast.parse(source.strip(), mode="eval")
+    return _js(tree.body, resolve)
+
+
+_JS_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_JS_COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "===", ast.NotEq: "!=="}
+
+
+def _js(node: ast.expr, resolve: Callable[[str], str]) -> str:
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return repr(float(node.value))
+    if isinstance(node, ast.Name | ast.Attribute):
+        name = _dotted_name(node)
+        if name is None:
+            raise ExprError("unsupported name")
+        return f"({resolve(name)})"
+    if isinstance(node, ast.BinOp) and type(node.op) in _JS_BINARY:
+        return f"({_js(node.left, resolve)} {_JS_BINARY[type(node.op)]} {_js(node.right, resolve)})"
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        return f"pow({_js(node.left, resolve)}, {_js(node.right, resolve)})"
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return f"(-{_js(node.operand, resolve)})"
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
+        return _js(node.operand, resolve)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS:
+        return f"{node.func.id}({', '.join(_js(a, resolve) for a in node.args)})"
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _JS_COMPARE:
+        return f"({_js(node.left, resolve)} {_JS_COMPARE[type(node.ops[0])]} {_js(node.comparators[0], resolve)})"
+    raise ExprError(f"{_describe(node)} cannot be written as JavaScript")
+
+
 def _describe(node: ast.AST) -> str:
     if isinstance(node, ast.Constant):
         return f"the constant {node.value!r}"

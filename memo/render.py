@@ -7,6 +7,7 @@ Autoescaping is on and an undefined name fails the build.
 
 from __future__ import annotations
 
+import json
 import re
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +42,7 @@ class Document:
     inputs: Mapping[str, Input] | None = None  # the assumptions' inputs and each scenario's replacements
     analysis: Any = None  # memo.build.Analysis: scenarios, grids, tornado, simulation, claims
     scenario: str | None = None  # the scenario this memo was built for (None: the file's own inputs)
+    base_url: str | None = None  # where the site will live, for the absolute URLs social cards need
     chart_numbers: dict[str, int] = field(default_factory=dict)
     claims_used: set[str] = field(default_factory=set)
 
@@ -160,15 +162,27 @@ class _Helpers:
         self.doc.chart_numbers[name] = number
         chart = self.doc.charts[name]
         caption = Markup(caller()) if caller else Markup("")
+        live = Markup("")
+        if chart.interactive:
+            spec = json.dumps(chart.spec, sort_keys=True, ensure_ascii=False).replace("</", "<\\/")
+            live = Markup('<script type="application/json" data-explorer="view-{}">{}</script>').format(
+                name, Markup(spec)
+            )
         return Markup(
             '<figure class="chart-figure" id="fig-{name}">'
             '<figcaption class="chart-title"><span class="fig-no">Figure {number}.</span> {title}</figcaption>'
-            '<div class="chart-body">{svg}</div>'
+            '<div class="chart-body" id="view-{name}">{svg}</div>{live}'
             '<p class="chart-caption">{caption}</p>'
             '<p class="chart-source">{source}</p>'
             "</figure>"
         ).format(
-            name=name, number=number, title=chart.title, svg=Markup(chart.svg), caption=caption, source=chart.source
+            name=name,
+            number=number,
+            title=chart.title,
+            svg=Markup(chart.svg),
+            live=live,
+            caption=caption,
+            source=chart.source,
         )
 
     def checks_for(self, name: str) -> list[Check]:
@@ -284,7 +298,17 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     return env
 
 
-def render_html(templates_dir: Path, doc: Document) -> str:
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'"
+)
+
+
+def absolute(base_url: str | None, path: str) -> str | None:
+    return None if base_url is None else base_url.rstrip("/") + "/" + path
+
+
+def render_html(templates_dir: Path, doc: Document, template: str = "memo.html.j2", page: str = "memo.html") -> str:
     helpers = _Helpers(doc)
     env = environment(templates_dir)
     env.globals.update(
@@ -316,15 +340,21 @@ def render_html(templates_dir: Path, doc: Document) -> str:
         content=doc.content,
         css=Markup(fonts.font_face_css() + doc.css),
         dagger=DAGGER,
+        csp=CSP,
+        asset_prefix="",
+        social_image_url=absolute(doc.base_url, "social.png") or "social.png",
+        page_url=absolute(doc.base_url, page),
+        base_url=doc.base_url,
+        chart_svg=lambda name: Markup(doc.charts[name].svg),
     )
     try:
-        html = env.get_template("memo.html.j2").render()
+        html = env.get_template(template).render()
     except jinja2.TemplateSyntaxError as exc:
         raise MemoError(f"{exc.filename or exc.name}:{exc.lineno}: error: template syntax: {exc.message}") from None
     except jinja2.UndefinedError as exc:
         raise MemoError(f"{_template_location(exc)}: error: template: {exc.message}") from None
     unplaced = sorted(set(doc.charts) - set(doc.chart_numbers))
-    if unplaced:
+    if unplaced and template == "memo.html.j2":
         raise MemoError(f"error: charts never placed in the templates: {', '.join(unplaced)}")
     return html
 

@@ -100,9 +100,15 @@ def test_no_request_leaves_the_page(built: Path, tree) -> None:
             assert not re.match(r"^\s*(https?:|//|ftp:)", value, re.I), (element.tag, value)
     assert not re.search(r"url\(\s*['\"]?(https?:|//)", html, re.I)
     assert not re.search(r"@import", html)
-    assert "<script" not in html
+    scripts = list(tree.iter(f"{NS}script"))
+    assert sorted(s.get("src") for s in scripts if s.get("src")) == [
+        "assets/explorer.js",
+        "assets/vega-interpreter.js",
+        "assets/vega.js",
+    ]
+    assert all(s.get("type") == "application/json" for s in scripts if not s.get("src"))  # data, never run
     csp = [m.get("content") for m in tree.iter(f"{NS}meta") if m.get("http-equiv") == "Content-Security-Policy"]
-    assert csp and "default-src 'none'" in csp[0]
+    assert csp and "default-src 'none'" in csp[0] and "script-src 'self';" in csp[0] and "unsafe-eval" not in csp[0]
 
 
 def test_every_printed_figure_carries_its_provenance(tree, built: Path) -> None:
@@ -186,10 +192,14 @@ def test_rebuild_in_another_process_is_byte_identical(built: Path, tmp_path: Pat
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    for name in ("memo.html", "memo.pdf", "figures.json"):
-        assert (tmp_path / name).read_bytes() == (built / name).read_bytes(), name
-    for chart in (built / "charts").iterdir():
-        assert (tmp_path / "charts" / chart.name).read_bytes() == chart.read_bytes(), chart.name
+    first = {p.relative_to(built).as_posix(): p for p in built.rglob("*") if p.is_file()}
+    second = {p.relative_to(tmp_path).as_posix(): p for p in tmp_path.rglob("*") if p.is_file()}
+    assert sorted(first) == sorted(second)
+    assert {"memo.html", "memo.pdf", "figures.json", "site/index.html", "site/social.png", "site/feed.xml"} <= set(
+        first
+    )
+    different = [name for name in first if first[name].read_bytes() != second[name].read_bytes()]
+    assert different == []
 
 
 def test_assumption_text_is_escaped(tmp_path: Path) -> None:
@@ -199,8 +209,10 @@ def test_assumption_text_is_escaped(tmp_path: Path) -> None:
         tmp_path,
         overrides=[f"users.conversion_rate.note={attack}", f"memo.subtitle={attack}"],
     )
-    html = (tmp_path / "memo.html").read_text(encoding="utf-8")
-    assert "<script" not in html and "<img" not in html
-    assert html.count("&lt;script&gt;alert(") >= 2
-    parsed = tinyhtml5.parse(html)
-    assert not list(parsed.iter(f"{NS}script")) and not list(parsed.iter(f"{NS}img"))
+    for page in ("memo.html", "site/index.html"):
+        html = (tmp_path / page).read_text(encoding="utf-8")
+        assert "<script>alert" not in html and "<img" not in html
+        parsed = tinyhtml5.parse(html)
+        assert all(s.get("src") or s.get("type") == "application/json" for s in parsed.iter(f"{NS}script"))
+        assert not list(parsed.iter(f"{NS}img"))
+    assert (tmp_path / "memo.html").read_text(encoding="utf-8").count("&lt;script&gt;alert(") >= 2

@@ -1,0 +1,235 @@
+"""Site stage: the static site under ``build/site/``, ready for any static host under any path.
+
+Everything is relative (the site works from a sub-path and from disk) and self-hosted: fonts, the chart runtime
+and the scenario explorer's code are files of the site; nothing is requested from another host. ``--base-url``
+fills the absolute URLs that sitemaps, feeds and social cards need.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from memo import format as fmt
+from memo.validate import MemoMeta
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+
+@cache
+def vega_bundle() -> bytes:
+    """Vega, Vega-Lite and Vega-Embed as one script, from vl-convert (no CDN)."""
+    import vl_convert
+
+    return vl_convert.javascript_bundle().encode("utf-8")
+
+
+def browser_assets() -> dict[str, bytes]:
+    return {
+        "assets/vega.js": vega_bundle(),
+        "assets/vega-interpreter.js": (ASSETS / "vendor" / "vega-interpreter.js").read_bytes(),
+        "assets/explorer.js": (ASSETS / "explorer.js").read_bytes(),
+        "favicon.svg": (ASSETS / "favicon.svg").read_bytes(),
+    }
+
+
+def figures_csv(payload: Mapping[str, Any]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["name", "label", "value", "unit", "low", "high", "formula", "inputs", "estimate"])
+    for name, f in payload["figures"].items():
+        writer.writerow(
+            [
+                name,
+                f["label"],
+                repr(f["value"]),
+                f["unit"],
+                repr(f["low"]) if "low" in f else "",
+                repr(f["high"]) if "high" in f else "",
+                f["formula"],
+                " ".join(f["inputs"]),
+                "yes" if f.get("estimate") else "no",
+            ]
+        )
+    return out.getvalue().encode("utf-8")
+
+
+def _url(base_url: str | None, path: str) -> str:
+    return path if base_url is None else base_url.rstrip("/") + "/" + path
+
+
+def sitemap(base_url: str | None, pages: list[tuple[str, str]]) -> bytes:
+    """pages: (path, last-modified date)."""
+    rows = "".join(
+        f"  <url><loc>{escape(_url(base_url, path))}</loc><lastmod>{date}</lastmod></url>\n" for path, date in pages
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + rows + "</urlset>\n"
+    ).encode("utf-8")
+
+
+def robots(base_url: str | None) -> bytes:
+    text = "User-agent: *\nAllow: /\n"
+    if base_url is not None:
+        text += f"Sitemap: {_url(base_url, 'sitemap.xml')}\n"
+    return text.encode("utf-8")
+
+
+def feed(meta: MemoMeta, base_url: str | None, entries: list[dict[str, str]]) -> bytes:
+    """An Atom feed; entries: title, path, date (YYYY-MM-DD), summary, id."""
+    updated = max((e["date"] for e in entries), default=meta.as_of.isoformat())
+    base = f" xml:base={quoteattr(base_url.rstrip('/') + '/')}" if base_url else ""
+    items = "".join(
+        "  <entry>\n"
+        f"    <title>{escape(e['title'])}</title>\n"
+        f"    <link href={quoteattr(e['path'])}/>\n"
+        f"    <id>{escape(e['id'])}</id>\n"
+        f"    <updated>{e['date']}T00:00:00Z</updated>\n"
+        f"    <summary>{escape(e['summary'])}</summary>\n"
+        "  </entry>\n"
+        for e in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<feed xmlns="http://www.w3.org/2005/Atom"{base}>\n'
+        f"  <title>{escape(meta.title)}</title>\n"
+        f"  <id>tag:memo,{meta.as_of.isoformat()}:{escape(_slug(meta.title))}</id>\n"
+        f"  <updated>{updated}T00:00:00Z</updated>\n"
+        f"  <author><name>{escape(meta.author)}</name></author>\n"
+        '  <link rel="self" href="feed.xml"/>\n' + items + "</feed>\n"
+    ).encode("utf-8")
+
+
+def _slug(text: str) -> str:
+    return "".join(c.lower() if c.isalnum() else "-" for c in text).strip("-")
+
+
+def summary_line(figures: Mapping[str, Any]) -> str:
+    def show(name: str) -> str:
+        f = figures[name]
+        return fmt.by_unit(f.value, f.unit)
+
+    return (
+        f"Current ARR {show('arr.current')}, forward ARR {show('arr.forward')}; "
+        f"P/S {show('valuation.ps_current')} current, {show('valuation.ps_forward')} forward."
+    )
+
+
+def social_card(meta: MemoMeta, figures: Mapping[str, Any]) -> bytes:
+    """A 1200 x 630 preview image for link previews, drawn by vl-convert in the memo's fonts."""
+    import vl_convert
+
+    from memo import fonts
+
+    fonts.register_with_vl_convert()
+
+    def show(name: str) -> str:
+        f = figures[name]
+        return fmt.by_unit(f.value, f.unit)
+
+    tiles = [
+        ("Current ARR", show("arr.current")),
+        ("Forward ARR", show("arr.forward")),
+        ("P/S, forward", show("valuation.ps_forward")),
+        ("Market cap", show("valuation.market_cap")),
+    ]
+    texts = [
+        {
+            "x": 70,
+            "y": 110,
+            "text": "INVESTMENT MEMO \u00b7 VENICE \u00b7 VVV",
+            "size": 22,
+            "weight": 600,
+            "color": "#b9cfe0",
+        },
+        {"x": 70, "y": 190, "text": meta.title, "size": 46, "weight": 600, "color": "#ffffff"},
+        {"x": 70, "y": 245, "text": meta.subtitle or "", "size": 26, "weight": 400, "color": "#dbe6ef"},
+        {
+            "x": 70,
+            "y": 560,
+            "text": f"{meta.author} \u00b7 data as of {fmt.date(meta.as_of)}",
+            "size": 22,
+            "weight": 400,
+            "color": "#b9cfe0",
+        },
+    ]
+    for i, (label, value) in enumerate(tiles):
+        texts.append(
+            {"x": 70 + i * 270, "y": 380, "text": label.upper(), "size": 20, "weight": 600, "color": "#b9cfe0"}
+        )
+        texts.append({"x": 70 + i * 270, "y": 440, "text": value, "size": 54, "weight": 600, "color": "#ffffff"})
+    spec = {
+        "width": 1200,
+        "height": 630,
+        "padding": 0,
+        "background": "#0b3a5b",
+        "config": {"view": {"stroke": None}, "font": fonts.SANS},
+        "data": {"values": texts},
+        "mark": {"type": "text", "align": "left", "baseline": "alphabetic"},
+        "encoding": {
+            "x": {
+                "field": "x",
+                "type": "quantitative",
+                "scale": {"domain": [0, 1200], "range": [0, 1200]},
+                "axis": None,
+            },
+            "y": {"field": "y", "type": "quantitative", "scale": {"domain": [0, 630], "range": [0, 630]}, "axis": None},
+            "text": {"field": "text"},
+            "size": {"field": "size", "type": "quantitative", "scale": None},
+            "fontWeight": {"field": "weight", "type": "nominal", "scale": None},
+            "color": {"field": "color", "type": "nominal", "scale": None},
+        },
+    }
+    return bytes(vl_convert.vegalite_to_png(spec, scale=1))
+
+
+def files(
+    *,
+    meta: MemoMeta,
+    figures: Mapping[str, Any],
+    memo_html: str,
+    index_html: str,
+    pdf_bytes: bytes,
+    payload: Mapping[str, Any],
+    figures_json: bytes,
+    chart_svgs: Mapping[str, bytes],
+    font_files: Mapping[str, bytes],
+    assumptions_yaml: bytes,
+    base_url: str | None,
+) -> dict[str, bytes]:
+    """Every file of the site, by path relative to the site root."""
+    date = meta.as_of.isoformat()
+    out: dict[str, bytes] = {
+        "index.html": index_html.encode("utf-8"),
+        "memo.html": memo_html.encode("utf-8"),
+        "memo.pdf": pdf_bytes,
+        "figures.json": figures_json,
+        "figures.csv": figures_csv(payload),
+        "assumptions.yaml": assumptions_yaml,
+        "social.png": social_card(meta, figures),
+        "robots.txt": robots(base_url),
+        "sitemap.xml": sitemap(base_url, [("", date), ("memo.html", date), ("memo.pdf", date)]),
+        "feed.xml": feed(
+            meta,
+            base_url,
+            [
+                {
+                    "title": meta.title,
+                    "path": "memo.html",
+                    "date": date,
+                    "summary": summary_line(figures),
+                    "id": f"tag:memo,{date}:{_slug(meta.title)}:{payload['build']['inputs_sha256'][:16]}",
+                }
+            ],
+        ),
+        **browser_assets(),
+        **{f"charts/{name}.svg": svg for name, svg in chart_svgs.items()},
+        **{f"fonts/{name}": data for name, data in font_files.items()},
+    }
+    return out
