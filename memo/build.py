@@ -6,6 +6,10 @@ Everything is gathered in memory first; only a build that succeeded end to end t
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +18,8 @@ from memo import charts as charts_stage
 from memo import claims as claims_stage
 from memo import figures as figures_json
 from memo import fonts, load, model, outputs, pdf, render, scenarios, site, validate
+from memo.cache import Cache
+from memo.cache import key as cache_key
 from memo.errors import Diagnostic, InputError, MemoError
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -37,6 +43,79 @@ class Project:
     def stylesheet(self) -> Path:
         return self.root / "styles" / "memo.css"
 
+    def source_files(self) -> list[Path]:
+        """Every file the build reads from the project besides the assumptions."""
+        roots = (self.templates, self.charts, self.stylesheet.parent, self.root / "assets")
+        return sorted(
+            p
+            for root in roots
+            if root.is_dir()
+            for p in root.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        )
+
+    def source_digest(self) -> str:
+        return files_digest_relative(self.root, self.source_files())
+
+
+def files_digest_relative(root: Path, paths: Sequence[Path]) -> str:
+    parts: list[bytes | str] = []
+    for path in paths:
+        parts += [path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path), path.read_bytes()]
+    return cache_key(*parts)
+
+
+STAMP = ".memo-build.json"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("MEMO_CACHE_DIR", ".memo-cache"))
+
+
+def build_key(
+    assumptions_path: Path,
+    overrides: Sequence[str],
+    project: Project,
+    scenario: str | None,
+    allow_failing_claims: bool,
+    base_url: str | None,
+) -> str | None:
+    """Everything a build's outputs depend on: inputs, options, project files, memo's own code, library versions."""
+    try:
+        source = assumptions_path.read_bytes()
+    except OSError:
+        return None
+    code = sorted(Path(__file__).parent.glob("*.py"))
+    return cache_key(
+        source,
+        json.dumps([list(overrides), scenario, allow_failing_claims, base_url, str(project.root)]),
+        project.source_digest(),
+        files_digest_relative(Path(__file__).parent, code),
+        json.dumps(figures_json.library_versions(), sort_keys=True),
+        fonts.digest(),
+    )
+
+
+def stamp(build: str | None, files: dict[str, bytes]) -> bytes:
+    digests = {path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())}
+    return (json.dumps({"build": build, "outputs": digests}, indent=1) + "\n").encode("utf-8")
+
+
+def up_to_date(out_dir: Path, build: str | None) -> bool:
+    """True when the last build here had the same key and its outputs are all still there, byte for byte."""
+    if build is None:
+        return False
+    try:
+        recorded = json.loads((out_dir / STAMP).read_text(encoding="utf-8"))
+        if recorded.get("build") != build:
+            return False
+        for path, digest in recorded["outputs"].items():
+            if hashlib.sha256((out_dir / path).read_bytes()).hexdigest() != digest:
+                return False
+    except (OSError, ValueError, KeyError, AttributeError):
+        return False
+    return True
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -45,6 +124,20 @@ class BuildResult:
     checks: list[model.Check]
     changed: list[str]
     analysis: Analysis | None = None
+    up_to_date: bool = False  # nothing had changed: no stage ran, no file was touched
+    cache: Cache | None = None
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds since the start, per stage
+
+
+class Timings:
+    """Seconds from the start of a build to the end of each stage, for --timings and the benchmark."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.stages: dict[str, float] = {}
+
+    def mark(self, stage: str) -> None:
+        self.stages[stage] = time.perf_counter() - self.start
 
 
 @dataclass(frozen=True)
@@ -181,17 +274,27 @@ def build(
     scenario: str | None = None,
     allow_failing_claims: bool = False,
     base_url: str | None = None,
+    use_cache: bool = True,
 ) -> BuildResult:
     project = project or Project()
+    store = Cache(cache_dir() if use_cache else None)
+    stamp_key = build_key(assumptions_path, overrides, project, scenario, allow_failing_claims, base_url)
+    if use_cache and up_to_date(out_dir, stamp_key):
+        return BuildResult(out_dir, {}, [], [], None, up_to_date=True)
+    timings = Timings()
     inputs = read_inputs(assumptions_path, overrides, display_name)
     assumptions = with_scenario(inputs.assumptions, scenario)
+    timings.mark("load and validate")
     figures, checks = compute(assumptions)
     analysis = analyse(assumptions, figures)
     claims_stage.enforce(analysis.claims, allow_failing_claims)
+    timings.mark("compute")
+    bundle = site.start_vega_bundle(store)  # in another process, while the charts and the PDF render
     all_figures = {**figures, **analysis.extra_figures}
     all_inputs = {**assumptions.inputs, **analysis.extra_inputs}
     content = render.load_content(project.templates)
-    charts = charts_stage.build_all(project.charts, all_figures, all_inputs, content, analysis)
+    charts = charts_stage.build_all(project.charts, all_figures, all_inputs, content, analysis, cache=store)
+    timings.mark("charts")
     document = render.Document(
         assumptions,
         all_figures,
@@ -206,7 +309,14 @@ def build(
     )
     html = render.render_html(project.templates, document)
     index_html = render.render_html(project.templates, document, template="site/index.html.j2", page="")
-    pdf_bytes = pdf.write_pdf(html, out_dir=out_dir, project_dir=project.root, as_of=assumptions.memo.as_of)
+    timings.mark("html")
+    pdf_key = cache_key(html, pdf.renderer_versions(), fonts.digest(), project.source_digest())
+    pdf_bytes = store.through(
+        "pdf",
+        pdf_key,
+        lambda: pdf.write_pdf(html, out_dir=out_dir, project_dir=project.root, as_of=assumptions.memo.as_of),
+    )
+    timings.mark("pdf")
     data = figures_json.payload(
         assumptions, all_figures, checks, inputs.document.data, figures_json.library_versions(), all_inputs
     )
@@ -237,6 +347,7 @@ def build(
         font_files=font_files,
         assumptions_yaml=assumptions_source(assumptions_path, inputs.document, overrides),
         base_url=base_url,
+        artefacts=site.slow_artefacts(assumptions.memo, figures, store, bundle),
     )
     files = {
         "figures.json": figures_bytes,
@@ -249,8 +360,12 @@ def build(
         **{name: site_files[name] for name in ("favicon.svg", "social.png", "feed.xml")},
         **{f"site/{path}": data for path, data in site_files.items()},
     }
+    files[STAMP] = stamp(stamp_key, files)
+    timings.mark("site")
     changed = outputs.write_outputs(out_dir, files)
-    return BuildResult(out_dir, figures, checks, changed, analysis)
+    timings.mark("write")
+    changed = [c for c in changed if c != STAMP]
+    return BuildResult(out_dir, figures, checks, changed, analysis, cache=store, timings=timings.stages)
 
 
 def assumptions_source(path: Path, document: load.Document, overrides: Sequence[str]) -> bytes:

@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 
 from memo import fonts
 from memo import format as fmt
+from memo.cache import Cache
+from memo.cache import key as cache_key
 from memo.errors import MemoError
 from memo.model import Figure
 from memo.validate import Input
@@ -116,6 +118,7 @@ class ChartData:
         self.reads: list[str] = []
         self.content_reads: list[str] = []
         self.analysis_reads: list[str] = []
+        self.input_reads: list[str] = []
 
     def analysis(self, part: str) -> Any:
         """A part of the build's analysis: "grids", "tornado", "simulation" or "scenario_figures"."""
@@ -138,6 +141,8 @@ class ChartData:
         return self.figure(name).value
 
     def input(self, name: str) -> Input:
+        if name not in self.input_reads:
+            self.input_reads.append(name)
         return self._inputs[name]
 
     def range_note(self, name: str) -> str:
@@ -214,7 +219,7 @@ def available(charts_dir: Path) -> list[str]:
 
 def build_spec(name: str, module: ModuleType, data: ChartData) -> tuple[dict[str, Any], str]:
     chart, alt_text = module.build(data)
-    spec = dict(chart) if isinstance(chart, dict) else chart.to_dict()
+    spec = dict(chart) if isinstance(chart, dict) else chart.to_dict(validate=False)  # vl-convert checks it
     spec["config"] = _merge(copy.deepcopy(THEME), spec.get("config", {}))
     spec.pop("$schema", None)
     return spec, alt_text
@@ -229,12 +234,26 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return base
 
 
-def to_svg(name: str, spec: Mapping[str, Any], alt_text: str) -> str:
-    import vl_convert
+def to_svg(name: str, spec: Mapping[str, Any], alt_text: str, cache: Cache | None = None) -> str:
+    """The chart's SVG from vl-convert, cached by its spec, alt text, the converter's version and the fonts."""
 
-    fonts.register_with_vl_convert()
-    svg = vl_convert.vegalite_to_svg(dict(spec))
-    return _accessible(_scope_ids(svg, name), name, alt_text)
+    def convert() -> bytes:
+        import vl_convert
+
+        fonts.register_with_vl_convert()
+        svg = vl_convert.vegalite_to_svg(dict(spec))
+        return _accessible(_scope_ids(svg, name), name, alt_text).encode("utf-8")
+
+    if cache is None:
+        return convert().decode("utf-8")
+    digest = cache_key(name, json.dumps(spec, sort_keys=True), alt_text, converter_version(), fonts.digest())
+    return cache.through("chart-svg", digest, convert).decode("utf-8")
+
+
+def converter_version() -> str:
+    from importlib import metadata
+
+    return metadata.version("vl-convert-python")
 
 
 _ID = re.compile(r'\bid="([^"]+)"')
@@ -273,14 +292,20 @@ def build_all(
     inputs: Mapping[str, Input],
     content: Mapping[str, Any],
     analysis: Any = None,
+    cache: Cache | None = None,
 ) -> dict[str, Chart]:
     out: dict[str, Chart] = {}
     for name in available(charts_dir):
+        source = (charts_dir / f"{name}.py").read_bytes()
+        remembered = _remembered(cache, name, source, figures, inputs, content, analysis)
+        if remembered is not None:
+            out[name] = remembered
+            continue
         module = load_module(charts_dir / f"{name}.py")
         data = ChartData(figures, inputs, content, analysis)
         try:
             spec, alt_text = build_spec(name, module, data)
-            svg = to_svg(name, spec, alt_text)
+            svg = to_svg(name, spec, alt_text, cache)
         except MemoError:
             raise
         except Exception as exc:
@@ -297,7 +322,110 @@ def build_all(
             svg,
             bool(getattr(module, "INTERACTIVE", False)),
         )
+        _remember(cache, out[name], source, data, figures, inputs, content, analysis)
     return out
+
+
+# A chart whose module and everything it read last time are unchanged is taken from the cache without running
+# its module (or importing Altair): first the record of what it read, then the chart itself keyed by those values.
+
+
+def _module_key(name: str, source: bytes) -> str:
+    from memo.cache import files_digest
+
+    code = files_digest(sorted(Path(__file__).parent.glob("*.py")))
+    return cache_key("chart-module", name, source, code, converter_version(), fonts.digest())
+
+
+def _values_key(
+    module_key: str,
+    reads: Mapping[str, list[str]],
+    figures: Mapping[str, Figure],
+    inputs: Mapping[str, Input],
+    content: Mapping[str, Any],
+    analysis: Any,
+) -> str | None:
+    try:
+        parts: list[str | bytes] = [module_key]
+        for name in reads["figures"]:
+            f = figures[name]
+            parts.append(repr((name, f.value, f.low, f.high, f.unit, f.label, f.estimate)))
+        for name in reads["inputs"]:
+            item = inputs[name]
+            parts.append(repr((name, item.base, item.low, item.high, item.unit, item.estimate)))
+        for key in reads["content"]:
+            parts.append(json.dumps(content[key], sort_keys=True, default=str))
+        for part in reads["analysis"]:
+            parts.append(_analysis_digest(getattr(analysis, part)))
+    except (KeyError, AttributeError):
+        return None
+    return cache_key(*parts)
+
+
+def _analysis_digest(value: Any) -> bytes:
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+
+    def walk(item: Any) -> None:
+        if isinstance(item, np.ndarray):
+            digest.update(item.tobytes())
+        elif isinstance(item, Mapping):
+            for k in sorted(item, key=str):
+                digest.update(str(k).encode())
+                walk(item[k])
+        elif isinstance(item, list | tuple):
+            for x in item:
+                walk(x)
+        elif hasattr(item, "__dataclass_fields__"):
+            for k in item.__dataclass_fields__:
+                digest.update(k.encode())
+                walk(getattr(item, k))
+        else:
+            digest.update(repr(item).encode())
+
+    walk(value)
+    return digest.digest()
+
+
+def _remembered(
+    cache: Cache | None, name: str, source: bytes, figures: Any, inputs: Any, content: Any, analysis: Any
+) -> Chart | None:
+    if cache is None:
+        return None
+    module_key = _module_key(name, source)
+    manifest = cache.get("chart-reads", module_key)
+    if manifest is None:
+        return None
+    key = _values_key(module_key, json.loads(manifest), figures, inputs, content, analysis)
+    record = cache.get("chart", key) if key else None
+    if record is None:
+        return None
+    fields = json.loads(record)
+    cache.hits.append("chart")
+    return Chart(**{**fields, **{k: tuple(fields[k]) for k in ("reads", "content_reads", "analysis_reads")}})
+
+
+def _remember(
+    cache: Cache | None, chart: Chart, source: bytes, data: ChartData, figures: Any, inputs: Any, content: Any,
+    analysis: Any,
+) -> None:  # fmt: skip
+    if cache is None:
+        return
+    module_key = _module_key(chart.name, source)
+    reads = {
+        "figures": list(data.reads),
+        "inputs": list(data.input_reads),
+        "content": list(data.content_reads),
+        "analysis": list(data.analysis_reads),
+    }
+    cache.put("chart-reads", module_key, json.dumps(reads).encode("utf-8"))
+    key = _values_key(module_key, reads, figures, inputs, content, analysis)
+    if key is not None:
+        fields = {f: getattr(chart, f) for f in chart.__dataclass_fields__}
+        cache.put("chart", key, json.dumps(fields, default=list).encode("utf-8"))
 
 
 def heatmap(d: ChartData, grid_name: str, figure: str) -> tuple[Any, str]:

@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--base-url", metavar="URL", help="where the site will be served, for the absolute URLs of feeds and cards"
     )
+    build.add_argument("--no-cache", action="store_true", help="bypass .memo-cache/ and rebuild every stage")
+    build.add_argument("--timings", action="store_true", help="print when each stage finished")
+    build.add_argument(
+        "--project", metavar="DIR", help="where templates/, charts/ and styles/ are (default: memo's own)"
+    )
     build.add_argument(
         "--allow-failing-claims",
         action="store_true",
@@ -91,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_build(args: argparse.Namespace) -> int:
-    from memo.build import build
+    from memo.build import Project, build
 
     result = build(
         Path(args.assumptions),
@@ -101,7 +106,15 @@ def _run_build(args: argparse.Namespace) -> int:
         scenario=args.scenario,
         allow_failing_claims=args.allow_failing_claims,
         base_url=args.base_url,
+        use_cache=not args.no_cache,
+        project=Project(Path(args.project).resolve()) if args.project else None,
     )
+    if result.up_to_date:
+        print(f"memo: {result.out_dir} is up to date")
+        return 0
+    if args.timings:
+        for stage, seconds in result.timings.items():
+            print(f"memo: timing: {stage} done at {seconds:.3f} s", file=sys.stderr)
     for claim in result.analysis.claims if result.analysis else []:
         if not claim.holds:
             print(f"{claim.diagnostic()}".replace(": error: ", ": warning: ", 1), file=sys.stderr)

@@ -70,3 +70,11 @@ def register_with_vl_convert() -> None:
 
     for directory in sorted({str(font.path.parent) for font in font_files()}):
         vl_convert.register_font_directory(directory)
+
+
+@cache
+def digest() -> str:
+    """One digest of every font file, for cache keys: a font update invalidates what it drew."""
+    from memo.cache import files_digest
+
+    return files_digest(font.path for font in font_files())

@@ -111,3 +111,14 @@ def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date) ->
                 f"error: memo.html asks for {fetcher.refused[0]}; only files inside the project may be read"
             ) from None
         raise MemoError(f"error: PDF rendering failed: {type(exc).__name__}: {exc}") from exc
+
+
+def renderer_versions() -> str:
+    """What besides the HTML decides the PDF's bytes: the renderer, its PDF writer and font subsetting."""
+    from importlib import metadata
+
+    from memo.figures import font_subsetter
+
+    return ",".join(f"{name}={metadata.version(name)}" for name in ("weasyprint", "pydyf", "fonttools")) + (
+        f",subsetter={font_subsetter()}"
+    )

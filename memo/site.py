@@ -9,33 +9,82 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from memo import format as fmt
+from memo.cache import Cache
+from memo.cache import key as cache_key
 from memo.validate import MemoMeta
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 
 @cache
-def vega_bundle() -> bytes:
-    """Vega, Vega-Lite and Vega-Embed as one script, from vl-convert (no CDN)."""
+def _vega_bundle() -> bytes:
     import vl_convert
 
     return vl_convert.javascript_bundle().encode("utf-8")
 
 
-def browser_assets() -> dict[str, bytes]:
+def vega_bundle(store: Cache | None = None) -> bytes:
+    """Vega, Vega-Lite and Vega-Embed as one script, from vl-convert (no CDN); a second to make, so cached."""
+    return start_vega_bundle(store, background=False)()
+
+
+def start_vega_bundle(store: Cache | None, background: bool = True) -> Callable[[], bytes]:
+    """Start making the bundle; the returned function waits for it. On a cache miss the bundle is made in a
+    separate process, on the other core, while the build renders the charts and the PDF (vl-convert holds the
+    GIL while it bundles, so a thread would not overlap)."""
+    from importlib import metadata
+
+    digest = cache_key("vega.js", metadata.version("vl-convert-python"))
+    cached = store.get("vega-bundle", digest) if store is not None else None
+    if cached is not None:
+        store.hits.append("vega-bundle")
+        return lambda: cached
+    if not background:
+        body = _vega_bundle()
+        if store is not None:
+            store.misses.append("vega-bundle")
+            store.put("vega-bundle", digest, body)
+        return lambda: body
+    import subprocess
+    import sys
+
+    script = "import sys, vl_convert; sys.stdout.buffer.write(vl_convert.javascript_bundle().encode('utf-8'))"
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def wait() -> bytes:
+        body, errors = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"vl-convert could not bundle Vega: {errors.decode(errors='replace')[-500:]}")
+        if store is not None:
+            store.misses.append("vega-bundle")
+            store.put("vega-bundle", digest, body)
+        return body
+
+    return wait
+
+
+def browser_assets(store: Cache | None = None, bundle: Callable[[], bytes] | None = None) -> dict[str, bytes]:
     return {
-        "assets/vega.js": vega_bundle(),
+        "assets/vega.js": bundle() if bundle is not None else vega_bundle(store),
         "assets/vega-interpreter.js": (ASSETS / "vendor" / "vega-interpreter.js").read_bytes(),
         "assets/explorer.js": (ASSETS / "explorer.js").read_bytes(),
         "favicon.svg": (ASSETS / "favicon.svg").read_bytes(),
     }
+
+
+def slow_artefacts(
+    meta: MemoMeta, figures: Mapping[str, Any], store: Cache | None = None, bundle: Callable[[], bytes] | None = None
+) -> dict[str, bytes]:
+    """The files of the site that take vl-convert's time: the browser bundle and the social card."""
+    return {**browser_assets(store, bundle), "social.png": social_card(meta, figures, store)}
 
 
 def figures_csv(payload: Mapping[str, Any]) -> bytes:
@@ -121,13 +170,11 @@ def summary_line(figures: Mapping[str, Any]) -> str:
     )
 
 
-def social_card(meta: MemoMeta, figures: Mapping[str, Any]) -> bytes:
+def social_card(meta: MemoMeta, figures: Mapping[str, Any], store: Cache | None = None) -> bytes:
     """A 1200 x 630 preview image for link previews, drawn by vl-convert in the memo's fonts."""
-    import vl_convert
+    from importlib import metadata
 
     from memo import fonts
-
-    fonts.register_with_vl_convert()
 
     def show(name: str) -> str:
         f = figures[name]
@@ -186,7 +233,17 @@ def social_card(meta: MemoMeta, figures: Mapping[str, Any]) -> bytes:
             "color": {"field": "color", "type": "nominal", "scale": None},
         },
     }
-    return bytes(vl_convert.vegalite_to_png(spec, scale=1))
+
+    def draw() -> bytes:
+        import vl_convert
+
+        fonts.register_with_vl_convert()
+        return bytes(vl_convert.vegalite_to_png(spec, scale=1))
+
+    if store is None:
+        return draw()
+    version = metadata.version("vl-convert-python")
+    return store.through("social-png", cache_key(json.dumps(spec, sort_keys=True), version, fonts.digest()), draw)
 
 
 def files(
@@ -202,6 +259,7 @@ def files(
     font_files: Mapping[str, bytes],
     assumptions_yaml: bytes,
     base_url: str | None,
+    artefacts: Mapping[str, bytes] | None = None,
 ) -> dict[str, bytes]:
     """Every file of the site, by path relative to the site root."""
     date = meta.as_of.isoformat()
@@ -212,7 +270,7 @@ def files(
         "figures.json": figures_json,
         "figures.csv": figures_csv(payload),
         "assumptions.yaml": assumptions_yaml,
-        "social.png": social_card(meta, figures),
+        **(artefacts if artefacts is not None else slow_artefacts(meta, figures)),
         "robots.txt": robots(base_url),
         "sitemap.xml": sitemap(base_url, [("", date), ("memo.html", date), ("memo.pdf", date)]),
         "feed.xml": feed(
@@ -228,7 +286,6 @@ def files(
                 }
             ],
         ),
-        **browser_assets(),
         **{f"charts/{name}.svg": svg for name, svg in chart_svgs.items()},
         **{f"fonts/{name}": data for name, data in font_files.items()},
     }
