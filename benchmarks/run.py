@@ -34,7 +34,7 @@ fonts.register_with_vl_convert()
 build = Path(sys.argv[1])
 for spec in sorted((build / "charts").glob("*.vl.json")):
     vl_convert.vegalite_to_svg(json.loads(spec.read_text()))
-weasyprint.HTML(filename=str(build / "memo.html"), base_url=str(build) + "/").write_pdf()
+weasyprint.HTML(filename=str(build / "memo.html"), base_url=str(build) + "/").write_pdf(pdf_tags=True)
 """
 
 

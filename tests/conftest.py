@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,3 +22,11 @@ def line_col(text: str, needle: str, offset: int = 0) -> tuple[int, int]:
     line = text.count("\n", 0, index) + 1
     column = index - (text.rfind("\n", 0, index) + 1) + 1
     return line, column
+
+
+def memo(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """Run the memo CLI as a user would, in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "memo", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )

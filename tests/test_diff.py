@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,16 +14,9 @@ from pypdf import PdfReader, PdfWriter
 
 from memo import diff, pagediff
 from memo.build import build
-from tests.conftest import BUNDLED, ROOT
+from tests.conftest import BUNDLED, ROOT, memo
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
-
-
-def memo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "memo", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +13,9 @@ import tinyhtml5
 from memo import expr, model, scenarios
 from memo.build import analyse, build, compute, quantities, read_inputs, with_scenario
 from memo.errors import InputError, MemoError
-from tests.conftest import BUNDLED, ROOT, line_col
+from tests.conftest import BUNDLED, line_col, memo
 
 NS = "{http://www.w3.org/1999/xhtml}"
-
-
-def memo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "memo", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
 
 
 @pytest.fixture(scope="module")
