@@ -3,7 +3,7 @@
 import altair as alt
 import pandas as pd
 
-from memo.charts import GREY, HEIGHT, INK, WIDTH, ChartData, row_axis
+from memo.charts import GREY, HEIGHT, WIDTH, ChartData, ranged_bars, row_axis
 
 TITLE = "Price-to-sales: VVV against OpenRouter"
 SOURCE = (
@@ -38,15 +38,7 @@ def build(d: ChartData) -> tuple[alt.Chart, str]:
         axis=alt.Axis(tickCount=6, labelExpr="datum.label + 'x'"),
     )
     base = alt.Chart(frame)
-    bars = base.mark_bar().encode(x=x, y=y, color=alt.Color("color:N", scale=None, legend=None))
-    ranged = base.transform_filter("isValid(datum.low)")
-    whisker = ranged.mark_rule(color=INK, strokeWidth=1).encode(x="low:Q", x2="high:Q", y=y)
-    caps = alt.layer(
-        ranged.mark_tick(color=INK, thickness=1, size=10).encode(x="low:Q", y=y),
-        ranged.mark_tick(color=INK, thickness=1, size=10).encode(x="high:Q", y=y),
-    )
-    labels = base.mark_text(align="left", dx=6, fontWeight=600).encode(x="end:Q", y=y, text="label:N")
-    chart = alt.layer(bars, whisker, caps, labels).properties(width=PLOT_WIDTH, height=HEIGHT)
+    chart = alt.layer(*ranged_bars(base, x, y)).properties(width=PLOT_WIDTH, height=HEIGHT)
     alt_text = (
         f"Bar chart of price-to-sales multiples: OpenRouter at {d.show('peers.openrouter_ps')}; VVV at "
         f"{d.show('valuation.ps_current')} on current ARR ({d.show('valuation.fdv_ps_current')} on FDV) and "

@@ -3,7 +3,7 @@
 import altair as alt
 import pandas as pd
 
-from memo.charts import GREY, INK, WIDTH, ChartData, row_axis
+from memo.charts import GREY, WIDTH, ChartData, ranged_bars, row_axis
 
 TITLE = "API share of revenue: Venice against ChatGPT and Anthropic"
 SOURCE = (
@@ -40,15 +40,7 @@ def build(d: ChartData) -> tuple[alt.Chart, str]:
     )
     base = alt.Chart(frame)
     track = base.mark_bar(color=TRACK).encode(x=alt.X("full:Q", scale=alt.Scale(domain=[0, 1])), y=y)
-    bars = base.mark_bar().encode(x=x, y=y, color=alt.Color("color:N", scale=None, legend=None))
-    ranged = base.transform_filter("isValid(datum.low)")
-    whisker = ranged.mark_rule(color=INK, strokeWidth=1).encode(x="low:Q", x2="high:Q", y=y)
-    caps = alt.layer(
-        ranged.mark_tick(color=INK, thickness=1, size=10).encode(x="low:Q", y=y),
-        ranged.mark_tick(color=INK, thickness=1, size=10).encode(x="high:Q", y=y),
-    )
-    labels = base.mark_text(align="left", dx=6, fontWeight=600).encode(x="end:Q", y=y, text="label:N")
-    chart = alt.layer(track, bars, whisker, caps, labels).properties(width=PLOT_WIDTH, height=HEIGHT)
+    chart = alt.layer(track, *ranged_bars(base, x, y)).properties(width=PLOT_WIDTH, height=HEIGHT)
     alt_text = (
         f"Bar chart of the API share of revenue: ChatGPT {d.show('api.chatgpt_api_share')}, Venice's current ARR "
         f"{d.show('arr.api_share')}{d.range_note('arr.api_share')}, Venice's new revenue "

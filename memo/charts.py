@@ -183,6 +183,22 @@ def row_axis(order: list[str], padding: float = 0.35) -> Any:
     )
 
 
+def ranged_bars(base: Any, x: Any, y: Any) -> list[Any]:
+    """The layers of a horizontal bar chart of figures: coloured bars, low-high whiskers with caps where a figure
+    has a range, and the value printed after each bar (fields from ChartData.bar)."""
+    import altair as alt
+
+    bars = base.mark_bar().encode(x=x, y=y, color=alt.Color("color:N", scale=None, legend=None))
+    ranged = base.transform_filter("isValid(datum.low)")
+    whisker = ranged.mark_rule(color=INK, strokeWidth=1).encode(x="low:Q", x2="high:Q", y=y)
+    caps = alt.layer(
+        ranged.mark_tick(color=INK, thickness=1, size=10).encode(x="low:Q", y=y),
+        ranged.mark_tick(color=INK, thickness=1, size=10).encode(x="high:Q", y=y),
+    )
+    labels = base.mark_text(align="left", dx=6, fontWeight=600).encode(x="end:Q", y=y, text="label:N")
+    return [bars, whisker, caps, labels]
+
+
 @dataclass(frozen=True)
 class Chart:
     name: str
