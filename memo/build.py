@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -275,7 +275,10 @@ def build(
     allow_failing_claims: bool = False,
     base_url: str | None = None,
     use_cache: bool = True,
+    on_html: Callable[[dict[str, bytes]], None] | None = None,
 ) -> BuildResult:
+    """Build everything, or nothing: outputs are written together at the end. ``on_html`` receives the site's
+    HTML pages as soon as they are rendered (before the PDF), for the live preview to show them at once."""
     project = project or Project()
     store = Cache(cache_dir() if use_cache else None)
     stamp_key = build_key(assumptions_path, overrides, project, scenario, allow_failing_claims, base_url)
@@ -310,6 +313,8 @@ def build(
     html = render.render_html(project.templates, document)
     index_html = render.render_html(project.templates, document, template="site/index.html.j2", page="")
     timings.mark("html")
+    if on_html is not None:
+        on_html({"memo.html": html.encode("utf-8"), "index.html": index_html.encode("utf-8")})
     pdf_key = cache_key(html, pdf.renderer_versions(), fonts.digest(), project.source_digest())
     pdf_bytes = store.through(
         "pdf",

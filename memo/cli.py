@@ -175,13 +175,13 @@ def _run_publish(args: argparse.Namespace) -> int:
 
 def _run_serve(args: argparse.Namespace) -> int:
     from memo.build import Project, build
-    from memo.serve import serve
+    from memo.serve import State, serve
 
     project = Project()
     out = Path(args.out)
 
-    def rebuild() -> None:
-        build(Path(args.assumptions), out, display_name=args.assumptions, project=project)
+    def rebuild(state: State) -> None:
+        build(Path(args.assumptions), out, display_name=args.assumptions, project=project, on_html=state.show_early)
 
     watched = [
         Path(args.assumptions),

@@ -52,6 +52,14 @@ class State:
     version: int = 0
     error: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    early: dict[str, bytes] = field(default_factory=dict)  # pages rendered by a build still making its PDF
+
+    def show_early(self, pages: dict[str, bytes]) -> None:
+        """A rebuild's HTML is ready before its PDF: serve it now and reload the open page."""
+        with self.lock:
+            self.early = dict(pages)
+            self.version += 1
+            self.error = None
 
     def as_json(self) -> bytes:
         with self.lock:
@@ -74,8 +82,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             target = Path(self.translate_path(path))
             if target.is_dir():
                 target = target / "index.html"
-            if target.is_file():
-                body = target.read_bytes().replace(b"</body>", RELOAD_TAG + b"</body>", 1)
+            with self.state.lock:
+                here = target.parent.resolve() == Path(self.directory).resolve()
+                early = self.state.early.get(target.name) if here else None
+            if early is not None or target.is_file():
+                body = (early if early is not None else target.read_bytes()).replace(
+                    b"</body>", RELOAD_TAG + b"</body>", 1
+                )
                 return self._send(body, "text/html; charset=utf-8")
         return super().do_GET()
 
@@ -101,7 +114,7 @@ def snapshot(paths: Iterable[Path]) -> dict[str, float]:
 
 
 def serve(
-    rebuild: Callable[[], None],
+    rebuild: Callable[[State], None],
     site_dir: Path,
     watched: list[Path],
     port: int,
@@ -110,9 +123,10 @@ def serve(
 ) -> None:
     state = State()
     try:
-        rebuild()
+        rebuild(state)
     except Exception as exc:  # a failed first build still serves (nothing yet), with its error
         state.error = str(exc)
+    state.early.clear()
     handler = functools.partial(type("MemoHandler", (Handler,), {"state": state}), directory=str(site_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -126,12 +140,15 @@ def serve(
                 continue
             seen = current
             try:
-                rebuild()
+                rebuild(state)
                 error = None
             except Exception as exc:
                 error = str(exc)
             with state.lock:
-                state.version += 1
+                shown_early = bool(state.early)
+                state.early.clear()  # the files on disk are now this build's (or, on failure, the last good one's)
+                if error is not None or not shown_early:
+                    state.version += 1
                 state.error = error
             ready("memo: rebuilt" if error is None else f"memo: build failed, serving the last good build\n{error}")
             time.sleep(0.05)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -112,3 +113,54 @@ def test_publish_needs_a_build(tmp_path: Path) -> None:
 def test_publish_refuses_unsafe_labels(builds: dict[str, Path], tmp_path: Path, label: str) -> None:
     with pytest.raises(MemoError, match="use letters, digits"):
         publish(builds["base"], tmp_path / "public", label=label)
+
+
+def test_live_preview_serves_a_rebuilds_html_before_its_pdf(tmp_path: Path) -> None:
+    import threading
+    import urllib.request
+
+    from memo.serve import serve
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "memo.html").write_bytes(b"<html><body>old</body></html>")
+    html_ready, release, stop = threading.Event(), threading.Event(), threading.Event()
+    calls = []
+    addresses = []
+
+    def rebuild(state) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            return  # the first build: nothing to do
+        state.show_early({"memo.html": b"<html><body>new</body></html>"})
+        html_ready.set()
+        release.wait(10)  # the PDF is still being made
+        (site / "memo.html").write_bytes(b"<html><body>new</body></html>")
+
+    watched = tmp_path / "assumptions.yaml"
+    watched.write_text("a: 1\n")
+    thread = threading.Thread(
+        target=serve, args=(rebuild, site, [watched], 0), kwargs={"ready": addresses.append, "stop": stop}
+    )
+    thread.start()
+    try:
+        while not addresses:
+            threading.Event().wait(0.05)
+        base = re.search(r"http://127.0.0.1:\d+/", addresses[0]).group(0)
+
+        def get(path: str) -> str:
+            with urllib.request.urlopen(base + path) as response:
+                return response.read().decode()
+
+        assert "old" in get("memo.html")
+        version = json.loads(get("__memo/status"))["version"]
+        watched.write_text("a: 2\n")
+        assert html_ready.wait(10)
+        page = get("memo.html")
+        assert "new" in page and '<script src="/__memo/reload.js"></script>' in page
+        assert json.loads(get("__memo/status"))["version"] == version + 1
+        release.set()
+    finally:
+        release.set()
+        stop.set()
+        thread.join(10)
