@@ -18,7 +18,7 @@ from memo import charts as charts_stage
 from memo import claims as claims_stage
 from memo import figures as figures_json
 from memo import fonts, load, model, outputs, pdf, render, scenarios, site, validate
-from memo.cache import Cache
+from memo.cache import Cache, code_digest, files_digest
 from memo.cache import key as cache_key
 from memo.errors import Diagnostic, InputError, MemoError
 
@@ -43,26 +43,22 @@ class Project:
     def stylesheet(self) -> Path:
         return self.root / "styles" / "memo.css"
 
+    @property
+    def source_roots(self) -> tuple[Path, ...]:
+        """The folders the build reads besides the assumptions (and the live preview watches)."""
+        return (self.templates, self.charts, self.stylesheet.parent, self.root / "assets")
+
     def source_files(self) -> list[Path]:
-        """Every file the build reads from the project besides the assumptions."""
-        roots = (self.templates, self.charts, self.stylesheet.parent, self.root / "assets")
         return sorted(
             p
-            for root in roots
+            for root in self.source_roots
             if root.is_dir()
             for p in root.rglob("*")
             if p.is_file() and "__pycache__" not in p.parts
         )
 
     def source_digest(self) -> str:
-        return files_digest_relative(self.root, self.source_files())
-
-
-def files_digest_relative(root: Path, paths: Sequence[Path]) -> str:
-    parts: list[bytes | str] = []
-    for path in paths:
-        parts += [path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path), path.read_bytes()]
-    return cache_key(*parts)
+        return files_digest(self.source_files(), self.root)
 
 
 STAMP = ".memo-build.json"
@@ -76,6 +72,7 @@ def build_key(
     assumptions_path: Path,
     overrides: Sequence[str],
     project: Project,
+    project_digest: str,
     scenario: str | None,
     allow_failing_claims: bool,
     base_url: str | None,
@@ -85,12 +82,11 @@ def build_key(
         source = assumptions_path.read_bytes()
     except OSError:
         return None
-    code = sorted(Path(__file__).parent.glob("*.py"))
     return cache_key(
         source,
         json.dumps([list(overrides), scenario, allow_failing_claims, base_url, str(project.root)]),
-        project.source_digest(),
-        files_digest_relative(Path(__file__).parent, code),
+        project_digest,
+        code_digest(),
         json.dumps(figures_json.library_versions(), sort_keys=True),
         fonts.digest(),
     )
@@ -281,7 +277,10 @@ def build(
     HTML pages as soon as they are rendered (before the PDF), for the live preview to show them at once."""
     project = project or Project()
     store = Cache(cache_dir() if use_cache else None)
-    stamp_key = build_key(assumptions_path, overrides, project, scenario, allow_failing_claims, base_url)
+    project_digest = project.source_digest()
+    stamp_key = build_key(
+        assumptions_path, overrides, project, project_digest, scenario, allow_failing_claims, base_url
+    )
     if use_cache and up_to_date(out_dir, stamp_key):
         return BuildResult(out_dir, {}, [], [], None, up_to_date=True)
     timings = Timings()
@@ -315,7 +314,7 @@ def build(
     timings.mark("html")
     if on_html is not None:
         on_html({"memo.html": html.encode("utf-8"), "index.html": index_html.encode("utf-8")})
-    pdf_key = cache_key(html, pdf.renderer_versions(), fonts.digest(), project.source_digest())
+    pdf_key = cache_key(html, pdf.renderer_versions(), fonts.digest(), project_digest)
     pdf_bytes = store.through(
         "pdf",
         pdf_key,

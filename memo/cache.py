@@ -8,6 +8,7 @@ Writes go through a temporary file and a rename, so a crash cannot leave half an
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -78,9 +79,16 @@ class Cache:
         return body
 
 
-def files_digest(paths: Iterable[Path]) -> str:
-    """One digest of many files' names and contents (for fonts and source trees)."""
+def files_digest(paths: Iterable[Path], root: Path | None = None) -> str:
+    """One digest of many files' names and contents; names are relative to ``root``, or bare file names."""
     parts: list[bytes | str] = []
     for path in sorted(paths):
-        parts += [str(path.name), path.read_bytes()]
+        parts += [path.relative_to(root).as_posix() if root is not None else path.name, path.read_bytes()]
     return key(*parts)
+
+
+@functools.cache
+def code_digest() -> str:
+    """memo's own source code: a change to it invalidates every cached stage (fixed for a running process)."""
+    package = Path(__file__).parent
+    return files_digest(package.glob("*.py"), package)

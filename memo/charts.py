@@ -24,6 +24,7 @@ from memo.cache import Cache
 from memo.cache import key as cache_key
 from memo.errors import MemoError
 from memo.model import Figure
+from memo.svg import scope_ids
 from memo.validate import Input
 
 # Okabe & Ito's palette, distinguishable with the common forms of colour blindness.
@@ -258,7 +259,7 @@ def to_svg(name: str, spec: Mapping[str, Any], alt_text: str, cache: Cache | Non
 
         fonts.register_with_vl_convert()
         svg = vl_convert.vegalite_to_svg(dict(spec))
-        return _accessible(_scope_ids(svg, name), name, alt_text).encode("utf-8")
+        return _accessible(scope_ids(svg, name), name, alt_text).encode("utf-8")
 
     if cache is None:
         return convert().decode("utf-8")
@@ -270,23 +271,6 @@ def converter_version() -> str:
     from importlib import metadata
 
     return metadata.version("vl-convert-python")
-
-
-_ID = re.compile(r'\bid="([^"]+)"')
-
-
-def _scope_ids(svg: str, name: str) -> str:
-    """vl-convert numbers SVG ids per process; rename them per chart so output bytes never depend on history
-    and ids stay unique when several charts share one page."""
-    mapping = {old: f"{name}-{i}" for i, old in enumerate(dict.fromkeys(_ID.findall(svg)), start=1)}
-    if not mapping:
-        return svg
-
-    def swap(match: re.Match[str]) -> str:
-        return match.group(0).replace(match.group(1), mapping[match.group(1)])
-
-    svg = _ID.sub(swap, svg)
-    return re.sub(r"(url\(#|href=\"#)([^)\"]+)", lambda m: m.group(1) + mapping.get(m.group(2), m.group(2)), svg)
 
 
 def _accessible(svg: str, name: str, alt_text: str) -> str:
@@ -347,10 +331,9 @@ def build_all(
 
 
 def _module_key(name: str, source: bytes) -> str:
-    from memo.cache import files_digest
+    from memo.cache import code_digest
 
-    code = files_digest(sorted(Path(__file__).parent.glob("*.py")))
-    return cache_key("chart-module", name, source, code, converter_version(), fonts.digest())
+    return cache_key("chart-module", name, source, code_digest(), converter_version(), fonts.digest())
 
 
 def _values_key(

@@ -183,13 +183,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     def rebuild(state: State) -> None:
         build(Path(args.assumptions), out, display_name=args.assumptions, project=project, on_html=state.show_early)
 
-    watched = [
-        Path(args.assumptions),
-        project.templates,
-        project.charts,
-        project.stylesheet.parent,
-        project.root / "assets",
-    ]
+    watched = [Path(args.assumptions), *project.source_roots]
     serve(rebuild, out / "site", watched, args.port, ready=lambda line: print(line, flush=True))
     return 0
 

@@ -7,6 +7,7 @@ tree built in a temporary directory) or, for reviewers who only received the fil
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import math
 import re
@@ -124,7 +125,6 @@ class Changes:
     charts: list[dict[str, Any]] = field(default_factory=list)
     pages: Any = None  # pagediff.PageReport, or None when the PDFs are identical or absent
     tool_changed: dict[str, tuple[str, str]] = field(default_factory=dict)
-    identical_files: bool = False
 
     @property
     def any(self) -> bool:
@@ -207,18 +207,12 @@ def _export_revision(rev: str, into: Path, label: str) -> Path:
     if archive.returncode != 0:
         raise DiffTrouble(f"memo diff: {label}: git archive {rev} failed: {archive.stderr.decode().strip()}")
     into.mkdir(parents=True)
-    with tarfile.open(fileobj=_bytes_io(archive.stdout)) as tar:
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(into, filter="data")
     shared = root.parent / "shared"
     if shared.exists() and not (into.parent / "shared").exists():
         (into.parent / "shared").symlink_to(shared)
     return into
-
-
-def _bytes_io(data: bytes):
-    import io
-
-    return io.BytesIO(data)
 
 
 # ---------------------------------------------------------------- comparing
@@ -250,21 +244,16 @@ def input_changes(old: Side, new: Side) -> list[dict[str, Any]]:
     return out
 
 
-def closure(figures: Mapping[str, Any], name: str, memo: dict[str, set[str]] | None = None) -> set[str]:
+def closure(figures: Mapping[str, Any], name: str, memo: dict[str, tuple[str, ...]] | None = None) -> set[str]:
     """The inputs a figure rests on, following the ``inputs`` lists of figures.json."""
-    memo = {} if memo is None else memo
-    if name not in memo:
-        memo[name] = set()
-        out: set[str] = set()
-        for ref in figures[name].get("inputs", []):
-            out |= closure(figures, ref, memo) if ref in figures and ref != name else {ref}
-        memo[name] = out
-    return memo[name]
+    from memo.model import reach  # numpy comes with the model; identical builds never get here
+
+    return set(reach({n: f.get("inputs", []) for n, f in figures.items()}, name, memo))
 
 
 def figure_changes(old: Side, new: Side, changed_inputs: set[str]) -> list[FigureChange]:
     out = []
-    memo: dict[str, set[str]] = {}
+    memo: dict[str, tuple[str, ...]] = {}
     for name in [*old.figures, *(n for n in new.figures if n not in old.figures)]:
         a, b = old.figures.get(name), new.figures.get(name)
         if a is not None and b is not None and _same_values(_values(a), _values(b)):
@@ -398,7 +387,6 @@ def _identical(old: Side, new: Side) -> bool:
 def compare(old: Side, new: Side, *, page_images: bool = True) -> Changes:
     changes = Changes(old, new)
     if _identical(old, new):
-        changes.identical_files = True
         return changes
     if old.figures_data and new.figures_data:
         changes.inputs = input_changes(old, new)

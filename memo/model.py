@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -246,6 +246,23 @@ FIGURES: tuple[FigureDef, ...] = (
 )
 
 
+def reach(
+    inputs_of: Mapping[str, Sequence[str]], name: str, memo: dict[str, tuple[str, ...]] | None = None
+) -> tuple[str, ...]:
+    """The inputs ``name`` rests on, directly or through other figures, in first-seen order. ``inputs_of`` maps
+    each figure to the names its formula reads; a name is a figure when it is a key (other than the figure
+    itself), otherwise an input. Works on the model's figures and on figures.json alike."""
+    memo = {} if memo is None else memo
+    if name not in memo:
+        memo[name] = ()  # a guard; formulas are acyclic (evaluation_order refuses cycles)
+        seen: dict[str, None] = {}
+        for ref in inputs_of[name]:
+            for item in reach(inputs_of, ref, memo) if ref in inputs_of and ref != name else (ref,):
+                seen.setdefault(item, None)
+        memo[name] = tuple(seen)
+    return memo[name]
+
+
 def figure_refs(definition: FigureDef, figure_names: set[str]) -> list[str]:
     """The figures (not inputs) a definition reads."""
     return [n for n in definition.expression.names if n in figure_names and n != definition.name]
@@ -293,19 +310,17 @@ def compute(inputs: Mapping[str, Quantity], definitions: tuple[FigureDef, ...] =
     estimated = {name for name, q in inputs.items() if q.estimate}
 
     out: dict[str, Figure] = {}
-    reaches: dict[str, set[str]] = {}
+    inputs_of = {d.name: d.expression.names for d in definitions}
+    reaches: dict[str, tuple[str, ...]] = {}
     for definition in order:
         direct = definition.expression.names
-        reach: set[str] = set()
-        for name in direct:
-            reach |= {name} | (reaches.get(name, set()) if name != definition.name else set())
-        reaches[definition.name] = reach
+        rests_on = set(reach(inputs_of, definition.name, reaches))
         value = float(base[definition.name])
         if not math.isfinite(value):
             detail = ", ".join(f"{n} = {float(base[n]):g}" for n in direct)
             raise ModelError(f"{definition.name} = {definition.formula} is not a finite number ({detail})")
         low = high = None
-        if reach & ranged:
+        if rests_on & ranged:
             sweep = np.asarray(corners[definition.name], dtype=float)
             low, high = float(np.min(sweep)), float(np.max(sweep))
         out[definition.name] = Figure(
@@ -317,7 +332,7 @@ def compute(inputs: Mapping[str, Quantity], definitions: tuple[FigureDef, ...] =
             value=value,
             low=low,
             high=high,
-            estimate=bool(reach & estimated),
+            estimate=bool(rests_on & estimated),
         )
     return {d.name: out[d.name] for d in definitions}
 

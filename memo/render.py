@@ -23,7 +23,7 @@ from memo import format as fmt
 from memo.charts import Chart
 from memo.errors import MemoError
 from memo.load import load_file
-from memo.model import Check, Figure
+from memo.model import Check, Figure, reach
 from memo.validate import Assumptions, Input
 
 DAGGER = "\u2020"
@@ -44,7 +44,6 @@ class Document:
     scenario: str | None = None  # the scenario this memo was built for (None: the file's own inputs)
     base_url: str | None = None  # where the site will live, for the absolute URLs social cards need
     chart_numbers: dict[str, int] = field(default_factory=dict)
-    claims_used: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.inputs is None:
@@ -55,21 +54,6 @@ def load_content(templates_dir: Path) -> dict[str, Any]:
     """The qualitative content (ladder, competition matrix) kept as YAML beside the templates."""
     content_dir = templates_dir / "content"
     return {path.stem: load_file(path).data for path in sorted(content_dir.glob("*.yaml"))}
-
-
-def reach(figures: Mapping[str, Figure], name: str) -> list[str]:
-    """The inputs a figure depends on, directly or through other figures, in first-seen order."""
-    seen: dict[str, None] = {}
-
-    def walk(current: str) -> None:
-        for ref in figures[current].inputs:
-            if ref in figures and ref != current:
-                walk(ref)
-            else:
-                seen.setdefault(ref, None)
-
-    walk(name)
-    return list(seen)
 
 
 class _Helpers:
@@ -210,11 +194,13 @@ class _Helpers:
     def appendix_rows(self) -> list[dict[str, Any]]:
         """Every figure but the per-scenario copies (those are in figures.json), with its sources."""
         rows = []
+        inputs_of = {n: f.inputs for n, f in self.doc.figures.items()}
+        memo: dict[str, tuple[str, ...]] = {}
         for name, figure in self.doc.figures.items():
             if name.startswith("scenario."):
                 continue
             refs = {}
-            for item_name in reach(self.doc.figures, name):
+            for item_name in reach(inputs_of, name, memo):
                 item = self.doc.inputs[item_name]
                 key = item.source.ref if item.source else "estimate"
                 refs.setdefault(key, None)
@@ -226,7 +212,6 @@ class _Helpers:
         results = {r.claim.id: r for r in (self.doc.analysis.claims if self.doc.analysis else [])}
         if claim_id not in results:
             raise jinja2.UndefinedError(f"no claim with id {claim_id!r} in the assumptions file")
-        self.doc.claims_used.add(claim_id)
         result = results[claim_id]
         body = Markup(caller()) if caller else Markup("")
         if result.holds:
@@ -365,4 +350,4 @@ def _template_location(exc: BaseException) -> str:
     return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "templates"
 
 
-__all__ = ["Document", "escape", "load_content", "reach", "render_html"]
+__all__ = ["Document", "escape", "load_content", "render_html"]

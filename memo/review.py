@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import shutil
 from html import escape
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 from memo import format as fmt
 from memo.diff import Changes, FigureChange
 from memo.outputs import write_outputs
+from memo.svg import scope_ids
 
 CHANGES_SCHEMA_VERSION = 1
 
@@ -186,14 +186,6 @@ del{background:#fde2dd;color:#8a1c0a;text-decoration:line-through}ins{background
 """
 
 
-def _scoped_svg(svg: str, prefix: str) -> str:
-    """Give an SVG's ids a prefix so the old and new copies of a chart can share the page."""
-    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}-{m.group(1)}"', svg)
-    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}-{m.group(1)}"', svg)
-    svg = re.sub(r'aria-labelledby="([^"]+)"', lambda m: f'aria-labelledby="{prefix}-{m.group(1)}"', svg)
-    return re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}-{m.group(1)})", svg)
-
-
 def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
@@ -255,7 +247,7 @@ def index_html(changes: Changes) -> str:
         parts.append(f"<h3>{e(chart['title'])} <code>{e(chart['name'])}</code></h3><div class='side'>")
         for side in ("old", "new"):
             svg = chart[f"{side}_svg"]
-            body = _scoped_svg(svg, f"{side}-{chart['name']}") if svg else "<p class='none'>absent</p>"
+            body = scope_ids(svg, f"{side}-{chart['name']}") if svg else "<p class='none'>absent</p>"
             parts.append(f"<div><p class='meta'>{side}</p>{body}</div>")
         parts.append("</div>")
     pages = changes.pages

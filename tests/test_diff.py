@@ -42,7 +42,7 @@ def test_changed_inputs_and_exactly_the_dependent_figures(builds: dict[str, Path
     assert [c["name"] for c in conversion.inputs] == ["users.conversion_rate"]
     assert conversion.inputs[0]["old"] == {"value": 0.05} and conversion.inputs[0]["new"] == {"value": 0.06}
     figures = _figures(builds["conversion"])
-    memo_: dict[str, set[str]] = {}
+    memo_: dict[str, tuple[str, ...]] = {}
     dependents = {name for name in figures if "users.conversion_rate" in diff.closure(figures, name, memo_)}
     reported = {f.name for f in conversion.figures}
     assert reported == dependents
