@@ -1,11 +1,9 @@
 """ARR bridge: subscription and API ARR make current ARR; a year of anchored new ARR makes forward ARR."""
 
 import itertools
+from typing import Any
 
-import altair as alt
-import pandas as pd
-
-from memo.charts import HEIGHT, INK, WIDTH, ChartData
+from memo.charts import HEIGHT, INK, WIDTH, ChartData, nominal, quantitative
 
 TITLE = "From current to forward ARR"
 SOURCE = (
@@ -24,7 +22,7 @@ STEPS = [
 ]
 
 
-def build(d: ChartData) -> tuple[alt.Chart, str]:
+def build(d: ChartData) -> tuple[dict[str, Any], str]:
     rows = []
     level = 0.0
     for order, (label, name, total) in enumerate(STEPS):
@@ -50,53 +48,63 @@ def build(d: ChartData) -> tuple[alt.Chart, str]:
     # thin connectors from the top of each bar to the next bar
     for row, following in itertools.pairwise(rows):
         row["next_step"] = following["step"]
-    frame = pd.DataFrame(rows)
     order = [row["step"] for row in rows]
-    x = alt.X(
-        "step:N",
+    x = nominal(
+        "step",
         sort=order,
         title=None,
-        scale=alt.Scale(paddingInner=0.35, paddingOuter=0.2),
-        axis=alt.Axis(
-            labelAngle=0,
-            labelExpr="split(datum.label, '|')",
-            labelAlign="center",
-            ticks=False,
-            labelLimit=0,
-            labelPadding=6,
-        ),
+        scale={"paddingInner": 0.35, "paddingOuter": 0.2},
+        axis={
+            "labelAngle": 0,
+            "labelExpr": "split(datum.label, '|')",
+            "labelAlign": "center",
+            "ticks": False,
+            "labelLimit": 0,
+            "labelPadding": 6,
+        },
     )
     top = max(row["top"] for row in rows) * 1.14
-    y = alt.Y("start:Q", title="ARR ($M)", scale=alt.Scale(domain=[0, top], nice=False))
-    base = alt.Chart(frame)
-    bars = base.mark_bar().encode(
-        x=x,
-        y=y,
-        y2="end:Q",
-        color=alt.Color(
-            "kind:N",
-            title=None,
-            scale=alt.Scale(domain=["Total", "Addition"], range=[d.colors["blue"], d.colors["sky"]]),
-            legend=None,
-        ),
-    )
-    connectors = (
-        base.transform_filter("isValid(datum.next_step)")
-        .mark_rule(color="#9AA5B1", strokeDash=[2, 2], strokeWidth=1)
-        .encode(
-            x=alt.X("step:N", sort=order, bandPosition=1),
-            x2=alt.X2("next_step:N", bandPosition=0),
-            y=alt.Y("end:Q"),
-        )
-    )
-    ranged = base.transform_filter("isValid(datum.low)")
-    whiskers = ranged.mark_rule(color=INK, strokeWidth=1).encode(x=x, y="low:Q", y2="high:Q")
-    caps = alt.layer(
-        ranged.mark_tick(color=INK, thickness=1, size=10, orient="horizontal").encode(x=x, y="low:Q"),
-        ranged.mark_tick(color=INK, thickness=1, size=10, orient="horizontal").encode(x=x, y="high:Q"),
-    )
-    labels = base.mark_text(dy=-8, fontWeight=600).encode(x=x, y="top:Q", text="label:N")
-    chart = alt.layer(connectors, bars, whiskers, caps, labels).properties(width=WIDTH, height=HEIGHT)
+    kind = {"domain": ["Total", "Addition"], "range": [d.colors["blue"], d.colors["sky"]]}
+    bars = {
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": x,
+            "y": quantitative("start", title="ARR ($M)", scale={"domain": [0, top], "nice": False}),
+            "y2": {"field": "end"},
+            "color": nominal("kind", title=None, scale=kind, legend=None),
+        },
+    }
+    connectors = {
+        "transform": [{"filter": "isValid(datum.next_step)"}],
+        "mark": {"type": "rule", "color": "#9AA5B1", "strokeDash": [2, 2], "strokeWidth": 1},
+        "encoding": {
+            "x": nominal("step", sort=order, bandPosition=1),
+            "x2": {"field": "next_step", "bandPosition": 0},
+            "y": quantitative("end"),
+        },
+    }
+    ranged = [{"filter": "isValid(datum.low)"}]
+    whiskers = {
+        "transform": ranged,
+        "mark": {"type": "rule", "color": INK, "strokeWidth": 1},
+        "encoding": {"x": x, "y": quantitative("low"), "y2": {"field": "high"}},
+    }
+    cap = {"type": "tick", "color": INK, "thickness": 1, "size": 10, "orient": "horizontal"}
+    caps = {
+        "layer": [
+            {"transform": ranged, "mark": cap, "encoding": {"x": x, "y": quantitative(end)}} for end in ("low", "high")
+        ]
+    }
+    labels = {
+        "mark": {"type": "text", "dy": -8, "fontWeight": 600},
+        "encoding": {"x": x, "y": quantitative("top"), "text": nominal("label")},
+    }
+    chart = {
+        "data": {"values": rows},
+        "width": WIDTH,
+        "height": HEIGHT,
+        "layer": [connectors, bars, whiskers, caps, labels],
+    }
     alt_text = (
         f"Waterfall chart: subscription ARR of {d.show('subs.arr')} plus API ARR of {d.show('api.arr')} make current "
         f"ARR of {d.show('arr.current')}{d.range_note('arr.current')}; adding "

@@ -1,11 +1,9 @@
 """From the global inference market to the privacy segment to Venice's current ARR, on a log scale."""
 
 import math
+from typing import Any
 
-import altair as alt
-import pandas as pd
-
-from memo.charts import HEIGHT, INK, WIDTH, ChartData
+from memo.charts import HEIGHT, INK, WIDTH, ChartData, nominal, quantitative
 
 TITLE = "Market size: global inference, the privacy segment and Venice"
 SOURCE = "Source: Liberman (2026); memo calculations. Log scale; whiskers and bracketed figures show the low\u2013high range."
@@ -28,7 +26,7 @@ def _with_range(d: ChartData, name: str) -> tuple[str, bool]:
     return f"{d.show(name)} ({d.fmt.span(figure.low, figure.high, figure.unit)})", True
 
 
-def build(d: ChartData) -> tuple[alt.Chart, str]:
+def build(d: ChartData) -> tuple[dict[str, Any], str]:
     rows = []
     above = None
     for label, name, share in ROWS:
@@ -60,36 +58,51 @@ def build(d: ChartData) -> tuple[alt.Chart, str]:
     right = floor * 10 ** (span + 0.05)
     largest = max(row["end"] for row in rows)
     decades = [10**k for k in range(round(math.log10(floor)), math.floor(math.log10(largest)) + 1)]
-    frame = pd.DataFrame(rows)
     order = [row["row"] for row in rows]
-    y = alt.Y(
-        "row:N", sort=order, title=None, scale=alt.Scale(paddingInner=0.4), axis=alt.Axis(ticks=False, domain=False)
-    )
-    x = alt.X(
-        "value:Q",
+    y = nominal("row", sort=order, title=None, scale={"paddingInner": 0.4}, axis={"ticks": False, "domain": False})
+    x = quantitative(
+        "value",
         title="US$ per year (log scale)",
-        scale=alt.Scale(type="log", domain=[floor, right], nice=False),
-        axis=alt.Axis(values=decades, labelExpr="replace(format(datum.value, '$~s'), 'G', 'B')", grid=False),
+        scale={"type": "log", "domain": [floor, right], "nice": False},
+        axis={"values": decades, "labelExpr": "replace(format(datum.value, '$~s'), 'G', 'B')", "grid": False},
     )
-    base = alt.Chart(frame)
-    bars = base.mark_bar().encode(x=x, x2=alt.datum(floor), y=y, color=alt.Color("color:N", scale=None, legend=None))
-    ranged = base.transform_filter("isValid(datum.low)")
-    whisker = ranged.mark_rule(color=INK, strokeWidth=1).encode(x="low:Q", x2="high:Q", y=y)
-    caps = alt.layer(
-        ranged.mark_tick(color=INK, thickness=1, size=12).encode(x="low:Q", y=y),
-        ranged.mark_tick(color=INK, thickness=1, size=12).encode(x="high:Q", y=y),
-    )
+    bars = {
+        "mark": {"type": "bar"},
+        "encoding": {"x": x, "x2": {"datum": floor}, "y": y, "color": nominal("color", scale=None, legend=None)},
+    }
+    ranged = [{"filter": "isValid(datum.low)"}]
+    whisker = {
+        "transform": ranged,
+        "mark": {"type": "rule", "color": INK, "strokeWidth": 1},
+        "encoding": {"x": quantitative("low"), "x2": {"field": "high"}, "y": y},
+    }
+    cap = {"type": "tick", "color": INK, "thickness": 1, "size": 12}
+    caps = {
+        "layer": [
+            {"transform": ranged, "mark": cap, "encoding": {"x": quantitative(end), "y": y}} for end in ("low", "high")
+        ]
+    }
+    at_end = {"x": quantitative("end"), "y": y}
+
+    def label(rows_with: str, **lift: float) -> dict[str, Any]:
+        return {
+            "transform": [{"filter": rows_with}],
+            "mark": {"type": "text", "align": "left", "dx": 6, **lift, "fontWeight": 600},
+            "encoding": {**at_end, "text": nominal("label")},
+        }
+
     # a figure with a note below it is lifted half a line; one without stays centred on its bar
-    labels = alt.layer(
-        base.transform_filter("datum.note != ''")
-        .mark_text(align="left", dx=6, dy=-7, fontWeight=600)
-        .encode(x="end:Q", y=y, text="label:N"),
-        base.transform_filter("datum.note == ''")
-        .mark_text(align="left", dx=6, fontWeight=600)
-        .encode(x="end:Q", y=y, text="label:N"),
-    )
-    notes = base.mark_text(align="left", dx=6, dy=8, color=MUTED).encode(x="end:Q", y=y, text="note:N")
-    chart = alt.layer(bars, whisker, caps, labels, notes).properties(width=PLOT_WIDTH, height=HEIGHT * 0.8)
+    labels = {"layer": [label("datum.note != ''", dy=-7), label("datum.note == ''")]}
+    notes = {
+        "mark": {"type": "text", "align": "left", "dx": 6, "dy": 8, "color": MUTED},
+        "encoding": {**at_end, "text": nominal("note")},
+    }
+    chart = {
+        "data": {"values": rows},
+        "width": PLOT_WIDTH,
+        "height": HEIGHT * 0.8,
+        "layer": [bars, whisker, caps, labels, notes],
+    }
     alt_text = (
         f"Bar chart on a log scale: the global inference market in {d.show('market.forecast_year')} of {d.show('market.inference_2027')}"
         f"{d.range_note('market.inference_2027')}, the privacy segment of "

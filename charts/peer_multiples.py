@@ -1,9 +1,8 @@
 """Price-to-sales multiples: VVV on current and forward ARR, by market cap and by FDV, beside OpenRouter."""
 
-import altair as alt
-import pandas as pd
+from typing import Any
 
-from memo.charts import GREY, HEIGHT, WIDTH, ChartData, ranged_bars, row_axis
+from memo.charts import GREY, HEIGHT, WIDTH, ChartData, quantitative, ranged_bars, row_axis
 
 TITLE = "Price-to-sales: VVV against OpenRouter"
 SOURCE = (
@@ -22,23 +21,20 @@ ROWS = [
 ]
 
 
-def build(d: ChartData) -> tuple[alt.Chart, str]:
+def build(d: ChartData) -> tuple[dict[str, Any], str]:
     rows = []
     for label, name, group in ROWS:
         color = {"peer": GREY, "cap": d.colors["blue"], "fdv": d.colors["sky"]}[group]
         rows.append({"row": label, **d.bar(name), "color": color})
-    frame = pd.DataFrame(rows)
-    order = [row["row"] for row in rows]
     top = max(row["end"] for row in rows) * 1.12
-    y = row_axis(order)
-    x = alt.X(
-        "value:Q",
+    x = quantitative(
+        "value",
         title="Price-to-sales multiple (x)",
-        scale=alt.Scale(domain=[0, top], nice=False),
-        axis=alt.Axis(tickCount=6, labelExpr="datum.label + 'x'"),
+        scale={"domain": [0, top], "nice": False},
+        axis={"tickCount": 6, "labelExpr": "datum.label + 'x'"},
     )
-    base = alt.Chart(frame)
-    chart = alt.layer(*ranged_bars(base, x, y)).properties(width=PLOT_WIDTH, height=HEIGHT)
+    y = row_axis([row["row"] for row in rows])
+    chart = {"data": {"values": rows}, "width": PLOT_WIDTH, "height": HEIGHT, "layer": ranged_bars(x, y)}
     alt_text = (
         f"Bar chart of price-to-sales multiples: OpenRouter at {d.show('peers.openrouter_ps')}; VVV at "
         f"{d.show('valuation.ps_current')} on current ARR ({d.show('valuation.fdv_ps_current')} on FDV) and "

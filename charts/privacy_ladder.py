@@ -5,13 +5,12 @@ the IBM Plex Sans font file, so the columns fit their labels whatever the conten
 """
 
 from functools import cache
+from typing import Any
 
-import altair as alt
-import pandas as pd
 from fontTools.ttLib import TTFont
 
 from memo import fonts
-from memo.charts import GREY, INK, WIDTH, ChartData
+from memo.charts import GREY, INK, WIDTH, ChartData, nominal, quantitative
 
 TITLE = "The privacy ladder: who can see, link or keep a prompt"
 SOURCE = (
@@ -61,7 +60,7 @@ def _wrap(text: str, size: float, limit: float) -> list[str]:
     return lines
 
 
-def build(d: ChartData) -> tuple[alt.Chart, str]:
+def build(d: ChartData) -> tuple[dict[str, Any], str]:
     ladder = d.content["ladder"]
     columns = ladder["columns"]
     rungs = sorted(ladder["rungs"], key=lambda rung: int(rung["level"]), reverse=True)
@@ -93,9 +92,19 @@ def build(d: ChartData) -> tuple[alt.Chart, str]:
     ladder_y = off_y + off_h + SECTION
     height = ladder_y + len(rungs) * ROW
 
-    cells, texts = [], []
+    cells: list[dict[str, Any]] = []
+    texts: list[dict[str, Any]] = []
 
-    def text(x: float, y: float, value, align="left", baseline="middle", color=INK, weight=400, size=TEXT_SIZE):
+    def text(
+        x: float,
+        y: float,
+        value: str | list[str],
+        align: str = "left",
+        baseline: str = "middle",
+        color: str = INK,
+        weight: int = 400,
+        size: float = TEXT_SIZE,
+    ) -> None:
         if isinstance(value, list) and baseline == "middle":  # centre a block of lines on y
             y, baseline = y - len(value) * LINE / 2 + 1, "top"
         texts.append(
@@ -146,46 +155,49 @@ def build(d: ChartData) -> tuple[alt.Chart, str]:
         if rung.get("venice_mode"):
             text(mode_x, middle, rung["venice_mode"], color=d.colors["blue"], weight=600)
 
-    x = alt.X("x:Q", axis=None, scale=alt.Scale(domain=[0, PLOT_WIDTH], nice=False, zero=False))
-    y = alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[0, height], nice=False, zero=False, reverse=True))
+    x = quantitative("x", axis=None, scale={"domain": [0, PLOT_WIDTH], "nice": False, "zero": False})
+    y = quantitative("y", axis=None, scale={"domain": [0, height], "nice": False, "zero": False, "reverse": True})
+    corners = {"x": x, "x2": {"field": "x2"}, "y": y, "y2": {"field": "y2"}}
     legend_order = [entry[0] for entry in VALUES.values()]
     fills = [d.colors[entry[2]] if entry[2] else LIGHT_GREY for entry in VALUES.values()]
-    grid = (
-        alt.Chart(pd.DataFrame(cells))
-        .mark_rect()
-        .encode(
-            x=x,
-            x2="x2:Q",
-            y=y,
-            y2="y2:Q",
-            color=alt.Color(
-                "value:N",
+    grid = {
+        "data": {"values": cells},
+        "mark": {"type": "rect"},
+        "encoding": {
+            **corners,
+            "color": nominal(
+                "value",
                 title=None,
-                scale=alt.Scale(domain=legend_order, range=fills),
-                legend=alt.Legend(orient="bottom", symbolType="square", columns=2, labelLimit=0, offset=10),
+                scale={"domain": legend_order, "range": fills},
+                legend={"orient": "bottom", "symbolType": "square", "columns": 2, "labelLimit": 0, "offset": 10},
             ),
-        )
-    )
-    box = (
-        alt.Chart(pd.DataFrame([span]))
-        .mark_rect(fill="white", stroke=GREY, strokeDash=[3, 2], strokeWidth=1)
-        .encode(x=x, x2="x2:Q", y=y, y2="y2:Q")
-    )
-    frame = pd.DataFrame(texts)
-    styles = frame[["align", "baseline", "weight"]].drop_duplicates().itertuples(index=False)
+        },
+    }
+    box = {
+        "data": {"values": [span]},
+        "mark": {"type": "rect", "fill": "white", "stroke": GREY, "strokeDash": [3, 2], "strokeWidth": 1},
+        "encoding": corners,
+    }
+
+    def style(label: dict[str, Any]) -> tuple[str, str, int]:
+        return label["align"], label["baseline"], label["weight"]
+
+    # one text layer per style (mark properties cannot vary by row), in the order the styles first appear
     labels = [
-        alt.Chart(frame[(frame["align"] == a) & (frame["baseline"] == b) & (frame["weight"] == w)])
-        .mark_text(lineHeight=LINE, align=a, baseline=b, fontWeight=w)
-        .encode(
-            x=x,
-            y=y,
-            text="text:N",
-            color=alt.Color("color:N", scale=None, legend=None),
-            size=alt.Size("size:Q", scale=None, legend=None),
-        )
-        for a, b, w in styles
+        {
+            "data": {"values": [label for label in texts if style(label) == (a, b, w)]},
+            "mark": {"type": "text", "lineHeight": LINE, "align": a, "baseline": b, "fontWeight": w},
+            "encoding": {
+                "x": x,
+                "y": y,
+                "text": nominal("text"),
+                "color": nominal("color", scale=None, legend=None),
+                "size": quantitative("size", scale=None, legend=None),
+            },
+        }
+        for a, b, w in dict.fromkeys(map(style, texts))
     ]
-    chart = alt.layer(grid, box, *labels).properties(width=PLOT_WIDTH, height=height)
+    chart = {"width": PLOT_WIDTH, "height": height, "layer": [grid, box, *labels]}
 
     placed = [f"{rung['venice_mode']} on rung {rung['level']}" for rung in reversed(rungs) if rung.get("venice_mode")]
     alt_text = (

@@ -1,9 +1,8 @@
 """API share of revenue: Venice today and at the margin, against ChatGPT, Anthropic and their midpoint."""
 
-import altair as alt
-import pandas as pd
+from typing import Any
 
-from memo.charts import GREY, WIDTH, ChartData, ranged_bars, row_axis
+from memo.charts import GREY, WIDTH, ChartData, quantitative, ranged_bars, row_axis
 
 TITLE = "API share of revenue: Venice against ChatGPT and Anthropic"
 SOURCE = (
@@ -24,23 +23,23 @@ ROWS = [
 ]
 
 
-def build(d: ChartData) -> tuple[alt.Chart, str]:
+def build(d: ChartData) -> tuple[dict[str, Any], str]:
     rows = []
     for label, name, venice in ROWS:
         row = label.format(ratio=d.show("api.ratio_recent"))
         rows.append({"row": row, **d.bar(name), "full": 1.0, "color": d.colors["blue"] if venice else GREY})
-    frame = pd.DataFrame(rows)
-    order = [row["row"] for row in rows]
-    y = row_axis(order)
-    x = alt.X(
-        "value:Q",
+    x = quantitative(
+        "value",
         title="API share of revenue (the rest of each bar is subscriptions)",
-        scale=alt.Scale(domain=[0, 1], nice=False),
-        axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1], grid=False),
+        scale={"domain": [0, 1], "nice": False},
+        axis={"format": "%", "values": [0, 0.25, 0.5, 0.75, 1], "grid": False},
     )
-    base = alt.Chart(frame)
-    track = base.mark_bar(color=TRACK).encode(x=alt.X("full:Q", scale=alt.Scale(domain=[0, 1])), y=y)
-    chart = alt.layer(track, *ranged_bars(base, x, y)).properties(width=PLOT_WIDTH, height=HEIGHT)
+    y = row_axis([row["row"] for row in rows])
+    track = {
+        "mark": {"type": "bar", "color": TRACK},
+        "encoding": {"x": quantitative("full", scale={"domain": [0, 1]}), "y": y},
+    }
+    chart = {"data": {"values": rows}, "width": PLOT_WIDTH, "height": HEIGHT, "layer": [track, *ranged_bars(x, y)]}
     alt_text = (
         f"Bar chart of the API share of revenue: ChatGPT {d.show('api.chatgpt_api_share')}, Venice's current ARR "
         f"{d.show('arr.api_share')}{d.range_note('arr.api_share')}, Venice's new revenue "

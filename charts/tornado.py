@@ -1,9 +1,8 @@
 """Which ranged input moves forward P/S most across its stated range."""
 
-import altair as alt
-import pandas as pd
+from typing import Any
 
-from memo.charts import INK, WIDTH, ChartData
+from memo.charts import INK, WIDTH, ChartData, nominal, quantitative
 from memo.schema import INPUTS
 
 TITLE = "What moves forward P/S: each input across its stated range"
@@ -11,7 +10,7 @@ SOURCE = "Source: memo calculations; one input at a time at its low and high end
 TARGET = "valuation.ps_forward"
 
 
-def build(d: ChartData) -> tuple[alt.Chart, str]:
+def build(d: ChartData) -> tuple[dict[str, Any], str]:
     base = d.figure(TARGET)
     rows = []
     for swing in d.analysis("tornado")[TARGET]:
@@ -21,40 +20,47 @@ def build(d: ChartData) -> tuple[alt.Chart, str]:
             rows.append({"input": spec.label, "end": end, "start": base.value, "stop": value, "text": text})
     if not rows:
         note = f"No ranged input moves {base.label.lower()} in this build."
-        chart = alt.Chart(pd.DataFrame([{"text": note}])).mark_text(align="left", color=INK).encode(text="text:N")
-        return chart.properties(width=WIDTH, height=30), note
-    frame = pd.DataFrame(rows)
-    order = list(dict.fromkeys(frame["input"]))
-    y = alt.Y("input:N", sort=order, title=None, axis=alt.Axis(ticks=False, domain=False, labelLimit=330))
-    x = alt.X("start:Q", title=f"{base.label} (x)", scale=alt.Scale(zero=False, padding=60))
-    bars = (
-        alt.Chart(frame)
-        .mark_bar(height=16)
-        .encode(
-            x=x,
-            x2="stop:Q",
-            y=y,
-            color=alt.Color(
-                "end:N",
+        chart = {
+            "width": WIDTH,
+            "height": 30,
+            "data": {"values": [{"text": note}]},
+            "mark": {"type": "text", "align": "left", "color": INK},
+            "encoding": {"text": nominal("text")},
+        }
+        return chart, note
+    order = list(dict.fromkeys(row["input"] for row in rows))
+    y = nominal("input", sort=order, title=None, axis={"ticks": False, "domain": False, "labelLimit": 330})
+    swings = {"values": rows}
+    bars = {
+        "data": swings,
+        "mark": {"type": "bar", "height": 16},
+        "encoding": {
+            "x": quantitative("start", title=f"{base.label} (x)", scale={"zero": False, "padding": 60}),
+            "x2": {"field": "stop"},
+            "y": y,
+            "color": nominal(
+                "end",
                 title="Input at its",
-                scale=alt.Scale(domain=["low end", "high end"], range=[d.colors["orange"], d.colors["blue"]]),
+                scale={"domain": ["low end", "high end"], "range": [d.colors["orange"], d.colors["blue"]]},
             ),
-        )
-    )
-    labels = (
-        alt.Chart(frame)
-        .mark_text(dx=4, align="left", fontSize=10)
-        .encode(x="stop:Q", y=y, text="text:N", detail="end:N")
-        .transform_filter("datum.stop >= datum.start")
-    )
-    labels_left = (
-        alt.Chart(frame)
-        .mark_text(dx=-4, align="right", fontSize=10)
-        .encode(x="stop:Q", y=y, text="text:N", detail="end:N")
-        .transform_filter("datum.stop < datum.start")
-    )
-    rule = alt.Chart(pd.DataFrame([{"base": base.value}])).mark_rule(color=INK, strokeDash=[3, 3]).encode(x="base:Q")
-    chart = (bars + rule + labels + labels_left).properties(width=WIDTH - 280, height=34 * max(len(order), 1))
+        },
+    }
+    rule = {
+        "data": {"values": [{"base": base.value}]},
+        "mark": {"type": "rule", "color": INK, "strokeDash": [3, 3]},
+        "encoding": {"x": quantitative("base")},
+    }
+    # each swing's label sits beyond the end of its bar: to the right of a rise, to the left of a fall
+    labels = [
+        {
+            "data": swings,
+            "transform": [{"filter": test}],
+            "mark": {"type": "text", "dx": dx, "align": align, "fontSize": 10},
+            "encoding": {"x": quantitative("stop"), "y": y, "text": nominal("text"), "detail": nominal("end")},
+        }
+        for test, dx, align in (("datum.stop >= datum.start", 4, "left"), ("datum.stop < datum.start", -4, "right"))
+    ]
+    chart = {"width": WIDTH - 280, "height": 34 * max(len(order), 1), "layer": [bars, rule, *labels]}
     widest = order[0] if order else "none"
     return chart, (
         f"Tornado chart of {base.label.lower()} around the base case of {d.show(TARGET)}; the widest swing comes "

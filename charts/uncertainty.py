@@ -1,9 +1,8 @@
 """The Monte Carlo distribution of forward P/S, with its P10, P50 and P90."""
 
-import altair as alt
-import pandas as pd
+from typing import Any
 
-from memo.charts import HEIGHT, INK, WIDTH, ChartData
+from memo.charts import HEIGHT, INK, WIDTH, ChartData, nominal, quantitative
 from memo.scenarios import histogram
 
 TITLE = "Forward P/S across the input ranges: Monte Carlo distribution"
@@ -11,10 +10,9 @@ SOURCE = "Source: memo calculations; every ranged input drawn at once (triangula
 TARGET = "valuation.ps_forward"
 
 
-def build(d: ChartData) -> tuple[alt.Chart, str]:
+def build(d: ChartData) -> tuple[dict[str, Any], str]:
     simulation = d.analysis("simulation")
     bins = histogram(simulation.samples[TARGET], bins=36)
-    frame = pd.DataFrame([{"start": a, "stop": b, "share": s} for a, b, s in bins])
     marks = [
         {
             "p": f"P{p}",
@@ -23,23 +21,27 @@ def build(d: ChartData) -> tuple[alt.Chart, str]:
         }
         for p in (10, 50, 90)
     ]
-    bars = (
-        alt.Chart(frame)
-        .mark_rect(color=d.colors["sky"], stroke="white", strokeWidth=0.5)
-        .encode(
-            x=alt.X("start:Q", title="Forward P/S (x)", scale=alt.Scale(zero=False)),
-            x2="stop:Q",
-            y=alt.Y("share:Q", title="Share of draws", axis=alt.Axis(format="%")),
-            y2=alt.datum(0),
-        )
-    )
-    rules = alt.Chart(pd.DataFrame(marks)).mark_rule(color=INK, strokeDash=[4, 3]).encode(x="value:Q")
-    texts = (
-        alt.Chart(pd.DataFrame(marks))
-        .mark_text(align="left", dx=4, dy=-6, fontSize=10, color=INK)
-        .encode(x="value:Q", y=alt.value(8), text="text:N")
-    )
-    chart = (bars + rules + texts).properties(width=WIDTH, height=HEIGHT * 0.8)
+    bars = {
+        "data": {"values": [{"start": start, "stop": stop, "share": share} for start, stop, share in bins]},
+        "mark": {"type": "rect", "color": d.colors["sky"], "stroke": "white", "strokeWidth": 0.5},
+        "encoding": {
+            "x": quantitative("start", title="Forward P/S (x)", scale={"zero": False}),
+            "x2": {"field": "stop"},
+            "y": quantitative("share", title="Share of draws", axis={"format": "%"}),
+            "y2": {"datum": 0},
+        },
+    }
+    rules = {
+        "data": {"values": marks},
+        "mark": {"type": "rule", "color": INK, "strokeDash": [4, 3]},
+        "encoding": {"x": quantitative("value")},
+    }
+    texts = {
+        "data": {"values": marks},
+        "mark": {"type": "text", "align": "left", "dx": 4, "dy": -6, "fontSize": 10, "color": INK},
+        "encoding": {"x": quantitative("value"), "y": {"value": 8}, "text": nominal("text")},
+    }
+    chart = {"width": WIDTH, "height": HEIGHT * 0.8, "layer": [bars, rules, texts]}
     p10, p50, p90 = (d.show(f"uncertainty.{TARGET}.p{p}") for p in (10, 50, 90))
     return chart, (
         f"Histogram of forward P/S over {simulation.draws:,} Monte Carlo draws: P10 {p10}, median {p50}, P90 {p90}; "

@@ -1,9 +1,8 @@
 """Registered users and paid subscribers at the two milestones the source reports (early February, mid-May)."""
 
-import altair as alt
-import pandas as pd
+from typing import Any
 
-from memo.charts import HEIGHT, WIDTH, ChartData
+from memo.charts import HEIGHT, WIDTH, ChartData, nominal, quantitative
 
 TITLE = "Registered users and paid subscribers at two milestones"
 SOURCE = "Source: Liberman (2026); paid subscribers in May are registered users times lifetime conversion."
@@ -16,26 +15,36 @@ def _day(d: ChartData, name: str) -> str:
     return f"{date.day} {date:%b %Y}"
 
 
-def _panel(d: ChartData, heading: str, names: tuple[str, str], days: tuple[str, str], colors: tuple[str, str]):
+def _panel(
+    d: ChartData, heading: str, names: tuple[str, str], days: tuple[str, str], colors: tuple[str, str]
+) -> dict[str, Any]:
     rows = [
         {"when": day, "value": d.value(name), "label": d.show(name), "color": color}
         for day, name, color in zip(days, names, colors, strict=True)
     ]
     top = max(row["value"] for row in rows) * 1.2
-    base = alt.Chart(pd.DataFrame(rows)).encode(
-        x=alt.X("when:N", sort=None, title=None, axis=alt.Axis(labelAngle=0, labelPadding=6, ticks=False)),
-        y=alt.Y("value:Q", title=None, axis=None, scale=alt.Scale(domain=[0, top], nice=False)),
-    )
-    bars = base.mark_bar(size=64).encode(color=alt.Color("color:N", scale=None, legend=None))
-    labels = base.mark_text(dy=-9, fontWeight=600, fontSize=12).encode(text="label:N")
-    return (bars + labels).properties(
-        width=(WIDTH - GAP) / 2,
-        height=HEIGHT,
-        title=alt.TitleParams(heading, anchor="start", fontSize=12, fontWeight=600, offset=6),
-    )
+    position = {
+        "x": nominal("when", sort=None, title=None, axis={"labelAngle": 0, "labelPadding": 6, "ticks": False}),
+        "y": quantitative("value", title=None, axis=None, scale={"domain": [0, top], "nice": False}),
+    }
+    bars = {
+        "mark": {"type": "bar", "size": 64},
+        "encoding": {**position, "color": nominal("color", scale=None, legend=None)},
+    }
+    labels = {
+        "mark": {"type": "text", "dy": -9, "fontWeight": 600, "fontSize": 12},
+        "encoding": {**position, "text": nominal("label")},
+    }
+    return {
+        "data": {"values": rows},
+        "width": (WIDTH - GAP) / 2,
+        "height": HEIGHT,
+        "title": {"text": heading, "anchor": "start", "fontSize": 12, "fontWeight": 600, "offset": 6},
+        "layer": [bars, labels],
+    }
 
 
-def build(d: ChartData) -> tuple[alt.Chart, str]:
+def build(d: ChartData) -> tuple[dict[str, Any], str]:
     days = (_day(d, "users.registered_earlier_date"), _day(d, "users.registered_date"))
     growth = d.show("users.paid_growth")
     registered = _panel(
@@ -52,7 +61,11 @@ def build(d: ChartData) -> tuple[alt.Chart, str]:
         days,
         (d.colors["sky"], d.colors["blue"]),
     )
-    chart = alt.hconcat(registered, paid, spacing=GAP).resolve_scale(y="independent", color="independent")
+    chart = {
+        "hconcat": [registered, paid],
+        "spacing": GAP,
+        "resolve": {"scale": {"y": "independent", "color": "independent"}},
+    }
     alt_text = (
         f"Two bar charts. Registered users rose from {d.show('users.registered_earlier')} on {days[0]} "
         f"to {d.show('users.registered')} on {days[1]}; paid subscribers rose from {d.show('users.paid_earlier')} "

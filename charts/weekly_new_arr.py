@@ -1,15 +1,14 @@
 """New subscription ARR added in each of the three weeks Venice published daily data for."""
 
-import altair as alt
-import pandas as pd
+from typing import Any
 
-from memo.charts import HEIGHT, WIDTH, ChartData
+from memo.charts import HEIGHT, WIDTH, ChartData, nominal, quantitative
 
 TITLE = "New subscription ARR added per week"
 SOURCE = "Source: Liberman (2026) for weeks 1 and 3; week 2 is an estimate (\u2020), see Methodology."
 
 
-def build(d: ChartData) -> tuple[alt.Chart, str]:
+def build(d: ChartData) -> tuple[dict[str, Any], str]:
     weeks = [
         ("Week 1 (26 Apr\u20132 May)", "growth.weekly_new_sub_arr_first"),
         ("Week 2 (3\u20139 May)", "growth.weekly_new_sub_arr_mid"),
@@ -24,24 +23,27 @@ def build(d: ChartData) -> tuple[alt.Chart, str]:
         }
         for label, name in weeks
     ]
-    frame = pd.DataFrame(rows)
-    base = alt.Chart(frame).encode(
-        x=alt.X("week:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y(
-            "arr:Q",
+    position = {
+        "x": nominal("week", sort=None, title=None, axis={"labelAngle": 0}),
+        "y": quantitative(
+            "arr",
             title="New subscription ARR per week ($M)",
-            scale=alt.Scale(domain=[0, max(row["arr"] for row in rows) * 1.18], nice=False),
+            scale={"domain": [0, max(row["arr"] for row in rows) * 1.18], "nice": False},
         ),
-    )
-    bars = base.mark_bar(size=70).encode(
-        color=alt.Color(
-            "kind:N",
-            title=None,
-            scale=alt.Scale(domain=["Reported", "Estimate"], range=[d.colors["blue"], d.colors["sky"]]),
-        )
-    )
-    labels = base.mark_text(dy=-8, fontWeight=600).encode(text="label:N")
-    chart = (bars + labels).properties(width=WIDTH, height=HEIGHT)
+    }
+    kind = {"domain": ["Reported", "Estimate"], "range": [d.colors["blue"], d.colors["sky"]]}
+    chart = {
+        "data": {"values": rows},
+        "width": WIDTH,
+        "height": HEIGHT,
+        "layer": [
+            {
+                "mark": {"type": "bar", "size": 70},
+                "encoding": {**position, "color": nominal("kind", title=None, scale=kind)},
+            },
+            {"mark": {"type": "text", "dy": -8, "fontWeight": 600}, "encoding": {**position, "text": nominal("label")}},
+        ],
+    }
     alt_text = (
         "Bar chart of new subscription ARR added per week: "
         + "; ".join(f"{row['week']}: {row['label']}" for row in rows)

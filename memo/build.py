@@ -284,6 +284,7 @@ def build(
     if use_cache and up_to_date(out_dir, stamp_key):
         return BuildResult(out_dir, {}, [], [], None, up_to_date=True)
     timings = Timings()
+    charts_stage.start_converter()
     inputs = read_inputs(assumptions_path, overrides, display_name)
     assumptions = with_scenario(inputs.assumptions, scenario)
     timings.mark("load and validate")

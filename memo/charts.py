@@ -1,17 +1,21 @@
-"""Charts stage: each chart in ``charts/NAME.py`` builds an Altair chart from the model's figures, and
+"""Charts stage: each chart in ``charts/NAME.py`` builds a Vega-Lite chart from the model's figures, and
 vl-convert exports it to SVG (vector in the PDF, inline in the HTML).
 
 A chart module defines ``TITLE`` (shown as "Figure N. TITLE"), ``SOURCE`` (the source line) and
-``build(data: ChartData) -> tuple[altair.Chart, str]`` returning the chart and its alt text. Every figure the chart
-reads through ``data`` is recorded, so a later diff knows which charts show a changed figure.
+``build(data: ChartData) -> tuple[chart, str]`` returning the chart and its alt text. The chart is a Vega-Lite spec
+as a dict (what the bundled charts return: building Altair objects and importing Altair and pandas cost a cold
+build about 0.8 s) or an Altair chart, which is converted with ``to_dict``. Every figure the chart reads through
+``data`` is recorded, so a later diff knows which charts show a changed figure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
 import json
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,33 +175,50 @@ class ChartData:
         return fmt.by_unit(figure.value, figure.unit) + ("\u2020" if figure.estimate else "")
 
 
-def row_axis(order: list[str], padding: float = 0.35) -> Any:
-    """The y encoding of a horizontal bar chart: one labelled row per category, in the given order."""
-    import altair as alt
+def quantitative(field: str, **properties: Any) -> dict[str, Any]:
+    """A Vega-Lite encoding of a quantitative field, with any further channel properties."""
+    return {"field": field, "type": "quantitative", **properties}
 
-    return alt.Y(
-        "row:N",
+
+def nominal(field: str, **properties: Any) -> dict[str, Any]:
+    """A Vega-Lite encoding of a nominal (categorical) field, with any further channel properties."""
+    return {"field": field, "type": "nominal", **properties}
+
+
+def row_axis(order: list[str], padding: float = 0.35) -> dict[str, Any]:
+    """The y encoding of a horizontal bar chart: one labelled row per category, in the given order."""
+    return nominal(
+        "row",
         sort=order,
         title=None,
-        scale=alt.Scale(paddingInner=padding),
-        axis=alt.Axis(ticks=False, domain=False, labelLimit=0, labelPadding=8),
+        scale={"paddingInner": padding},
+        axis={"ticks": False, "domain": False, "labelLimit": 0, "labelPadding": 8},
     )
 
 
-def ranged_bars(base: Any, x: Any, y: Any) -> list[Any]:
+def ranged_bars(x: dict[str, Any], y: dict[str, Any]) -> list[dict[str, Any]]:
     """The layers of a horizontal bar chart of figures: coloured bars, low-high whiskers with caps where a figure
-    has a range, and the value printed after each bar (fields from ChartData.bar)."""
-    import altair as alt
-
-    bars = base.mark_bar().encode(x=x, y=y, color=alt.Color("color:N", scale=None, legend=None))
-    ranged = base.transform_filter("isValid(datum.low)")
-    whisker = ranged.mark_rule(color=INK, strokeWidth=1).encode(x="low:Q", x2="high:Q", y=y)
-    caps = alt.layer(
-        ranged.mark_tick(color=INK, thickness=1, size=10).encode(x="low:Q", y=y),
-        ranged.mark_tick(color=INK, thickness=1, size=10).encode(x="high:Q", y=y),
-    )
-    labels = base.mark_text(align="left", dx=6, fontWeight=600).encode(x="end:Q", y=y, text="label:N")
-    return [bars, whisker, caps, labels]
+    has a range, and the value printed after each bar (rows from ChartData.bar, plus a "color" field)."""
+    ranged = [{"filter": "isValid(datum.low)"}]
+    cap = {"type": "tick", "color": INK, "thickness": 1, "size": 10}
+    return [
+        {"mark": {"type": "bar"}, "encoding": {"x": x, "y": y, "color": nominal("color", scale=None, legend=None)}},
+        {
+            "transform": ranged,
+            "mark": {"type": "rule", "color": INK, "strokeWidth": 1},
+            "encoding": {"x": quantitative("low"), "x2": {"field": "high"}, "y": y},
+        },
+        {
+            "layer": [
+                {"transform": ranged, "mark": cap, "encoding": {"x": quantitative(end), "y": y}}
+                for end in ("low", "high")
+            ]
+        },
+        {
+            "mark": {"type": "text", "align": "left", "dx": 6, "fontWeight": 600},
+            "encoding": {"x": quantitative("end"), "y": y, "text": nominal("label")},
+        },
+    ]
 
 
 @dataclass(frozen=True)
@@ -251,14 +272,40 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return base
 
 
+_warm_up: threading.Thread | None = None
+
+
+def start_converter() -> threading.Thread:
+    """Start vl-convert's engine on a background thread: its first conversion costs about 0.3 s, and vl-convert
+    releases the GIL while it works, so the engine warms up while the build loads and computes."""
+    global _warm_up
+    if _warm_up is None:
+        _warm_up = threading.Thread(target=_warm, name="vl-convert warm-up", daemon=True)
+        _warm_up.start()
+    return _warm_up
+
+
+def _warm() -> None:
+    import vl_convert
+
+    fonts.register_with_vl_convert()
+    with contextlib.suppress(Exception):  # a real conversion reports any trouble with vl-convert
+        vl_convert.vegalite_to_svg({"data": {"values": []}, "mark": "point"})
+
+
+def converter() -> ModuleType:
+    """vl-convert, warmed up and with the memo's fonts registered."""
+    start_converter().join()
+    import vl_convert
+
+    return vl_convert
+
+
 def to_svg(name: str, spec: Mapping[str, Any], alt_text: str, cache: Cache | None = None) -> str:
     """The chart's SVG from vl-convert, cached by its spec, alt text, the converter's version and the fonts."""
 
     def convert() -> bytes:
-        import vl_convert
-
-        fonts.register_with_vl_convert()
-        svg = vl_convert.vegalite_to_svg(dict(spec))
+        svg = converter().vegalite_to_svg(dict(spec))
         return _accessible(scope_ids(svg, name), name, alt_text).encode("utf-8")
 
     if cache is None:
@@ -427,67 +474,69 @@ def _remember(
         cache.put("chart", key, json.dumps(fields, default=list).encode("utf-8"))
 
 
-def heatmap(d: ChartData, grid_name: str, figure: str) -> tuple[Any, str]:
+def heatmap(d: ChartData, grid_name: str, figure: str) -> tuple[dict[str, Any], str]:
     """A sensitivity grid as a heatmap: one cell per model run, labelled, the base case outlined."""
-    import altair as alt
-    import pandas as pd
+    import numpy as np
 
     from memo.schema import INPUTS
 
     result = d.analysis("grids")[grid_name]
     base = d.figure(figure)
-    rows_axis, columns_axis = result.grid.rows, result.grid.columns
-    row_unit, column_unit = INPUTS[rows_axis.input].unit, INPUTS[columns_axis.input].unit
-    cells = []
-    for i, row_value in enumerate(result.rows):
-        for j, column_value in enumerate(result.columns):
-            value = float(result.values[figure][i, j])
-            cells.append(
-                {
-                    "row": fmt.by_unit(row_value, row_unit),
-                    "column": fmt.by_unit(column_value, column_unit),
-                    "value": value,
-                    "label": fmt.by_unit(value, base.unit),
-                    "base": i == result.base_row and j == result.base_column,
-                }
-            )
-    frame = pd.DataFrame(cells)
-    row_order = [fmt.by_unit(v, row_unit) for v in result.rows]
-    column_order = [fmt.by_unit(v, column_unit) for v in result.columns]
-    encode = {
-        "x": alt.X(
-            "column:N",
-            sort=column_order,
-            title=INPUTS[columns_axis.input].label,
-            axis=alt.Axis(labelAngle=0, orient="top"),
+    rows_input, columns_input = INPUTS[result.grid.rows.input], INPUTS[result.grid.columns.input]
+    cells = [
+        {
+            "row": fmt.by_unit(row_value, rows_input.unit),
+            "column": fmt.by_unit(column_value, columns_input.unit),
+            "value": float(result.values[figure][i, j]),
+            "label": fmt.by_unit(float(result.values[figure][i, j]), base.unit),
+            "base": i == result.base_row and j == result.base_column,
+        }
+        for i, row_value in enumerate(result.rows)
+        for j, column_value in enumerate(result.columns)
+    ]
+    values = [cell["value"] for cell in cells]
+    row_order = [fmt.by_unit(v, rows_input.unit) for v in result.rows]
+    position = {
+        "x": nominal(
+            "column",
+            sort=[fmt.by_unit(v, columns_input.unit) for v in result.columns],
+            title=columns_input.label,
+            axis={"labelAngle": 0, "orient": "top"},
         ),
-        "y": alt.Y("row:N", sort=row_order, title=INPUTS[rows_axis.input].label),
+        "y": nominal("row", sort=row_order, title=rows_input.label),
     }
-    cells_layer = (
-        alt.Chart(frame)
-        .mark_rect(stroke="white", strokeWidth=2)
-        .encode(
-            **encode,
-            color=alt.Color("value:Q", scale=alt.Scale(scheme="blues", type="log"), legend=None),
-        )
-    )
-    outline = alt.Chart(frame[frame["base"]]).mark_rect(fill=None, stroke=INK, strokeWidth=2.5).encode(**encode)
-    text = (
-        alt.Chart(frame)
-        .mark_text(fontSize=11)
-        .encode(
-            **encode,
-            text="label:N",
-            color=alt.condition(
-                f"datum.value > {float(frame['value'].quantile(0.6))}", alt.value("white"), alt.value(INK)
-            ),
-        )
-    )
-    chart = (cells_layer + outline + text).properties(width=WIDTH - 120, height=36 * len(row_order))
-    low, high = frame["value"].min(), frame["value"].max()
+    dark = float(np.quantile(values, 0.6))  # cells darker than this take white labels
+    chart = {
+        "width": WIDTH - 120,
+        "height": 36 * len(row_order),
+        "layer": [
+            {
+                "data": {"values": cells},
+                "mark": {"type": "rect", "stroke": "white", "strokeWidth": 2},
+                "encoding": {
+                    **position,
+                    "color": quantitative("value", scale={"scheme": "blues", "type": "log"}, legend=None),
+                },
+            },
+            {
+                "data": {"values": [cell for cell in cells if cell["base"]]},
+                "mark": {"type": "rect", "fill": None, "stroke": INK, "strokeWidth": 2.5},
+                "encoding": position,
+            },
+            {
+                "data": {"values": cells},
+                "mark": {"type": "text", "fontSize": 11},
+                "encoding": {
+                    **position,
+                    "text": nominal("label"),
+                    "color": {"condition": {"test": f"datum.value > {dark}", "value": "white"}, "value": INK},
+                },
+            },
+        ],
+    }
     alt_text = (
-        f"Heatmap of {base.label.lower()} for {INPUTS[rows_axis.input].label.lower()} (rows) against "
-        f"{INPUTS[columns_axis.input].label.lower()} (columns): from {fmt.by_unit(low, base.unit)} to "
-        f"{fmt.by_unit(high, base.unit)}; the base case, outlined, is {d.show(figure)}."
+        f"Heatmap of {base.label.lower()} for {rows_input.label.lower()} (rows) against "
+        f"{columns_input.label.lower()} (columns): from {fmt.by_unit(min(values), base.unit)} to "
+        f"{fmt.by_unit(max(values), base.unit)}; the base case, outlined, is {d.show(figure)}."
     )
     return chart, alt_text

@@ -235,10 +235,9 @@ def social_card(meta: MemoMeta, figures: Mapping[str, Any], store: Cache | None 
     }
 
     def draw() -> bytes:
-        import vl_convert
+        from memo.charts import converter
 
-        fonts.register_with_vl_convert()
-        return bytes(vl_convert.vegalite_to_png(spec, scale=1))
+        return bytes(converter().vegalite_to_png(spec, scale=1))
 
     if store is None:
         return draw()

@@ -1,0 +1,111 @@
+"""The charts stage: chart modules may return a Vega-Lite dict or an Altair chart, and the bundled ones stay cheap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from memo import charts, render
+from memo.build import analyse, compute, read_inputs
+from memo.errors import MemoError
+from tests.conftest import BUNDLED, ROOT
+
+AS_DICT = """
+TITLE = "Paid users"
+SOURCE = "Source: test."
+
+
+def build(d):
+    rows = [{"what": "Paid users", "value": d.value("users.paid"), "label": d.show("users.paid")}]
+    spec = {
+        "data": {"values": rows},
+        "width": 300,
+        "height": 60,
+        "layer": [
+            {"mark": {"type": "bar"}, "encoding": {"x": {"field": "value", "type": "quantitative"},
+                                                  "y": {"field": "what", "type": "nominal", "title": None}}},
+            {"mark": {"type": "text", "align": "left", "dx": 4},
+             "encoding": {"x": {"field": "value", "type": "quantitative"},
+                          "y": {"field": "what", "type": "nominal", "title": None},
+                          "text": {"field": "label", "type": "nominal"}}},
+        ],
+    }
+    return spec, "One bar: " + d.show("users.paid") + " paid users."
+"""
+
+AS_ALTAIR = """
+import altair as alt
+import pandas as pd
+
+TITLE = "Paid users"
+SOURCE = "Source: test."
+
+
+def build(d):
+    frame = pd.DataFrame([{"what": "Paid users", "value": d.value("users.paid"), "label": d.show("users.paid")}])
+    base = alt.Chart(frame).encode(x="value:Q", y=alt.Y("what:N", title=None))
+    chart = (base.mark_bar() + base.mark_text(align="left", dx=4).encode(text="label:N")).properties(
+        width=300, height=60
+    )
+    return chart, "One bar: " + d.show("users.paid") + " paid users."
+"""
+
+BROKEN = """
+TITLE = "Broken"
+SOURCE = "Source: test."
+
+
+def build(d):
+    return {"mark": "bar"}, d.value("no.such.figure")
+"""
+
+
+@pytest.fixture(scope="module")
+def model_parts():
+    assumptions = read_inputs(BUNDLED).assumptions
+    figures, _ = compute(assumptions)
+    analysis = analyse(assumptions, figures)
+    return (
+        {**figures, **analysis.extra_figures},
+        {**assumptions.inputs, **analysis.extra_inputs},
+        render.load_content(ROOT / "templates"),
+        analysis,
+    )
+
+
+def test_a_chart_may_be_a_vega_lite_dict_or_an_altair_chart(tmp_path: Path, model_parts) -> None:
+    (tmp_path / "as_dict.py").write_text(AS_DICT)
+    (tmp_path / "as_altair.py").write_text(AS_ALTAIR)
+    built = charts.build_all(tmp_path, *model_parts)
+    as_dict, as_altair = built["as_dict"], built["as_altair"]
+    assert as_dict.reads == as_altair.reads == ("users.paid",)
+    # the same chart, whichever way it was written: the same drawing once each chart's own ids are set aside
+    assert as_dict.svg.replace("as_dict", "NAME") == as_altair.svg.replace("as_altair", "NAME")
+    assert 'role="img"' in as_dict.svg and "One bar:" in as_dict.svg
+
+
+def test_a_failing_chart_module_names_its_file(tmp_path: Path, model_parts) -> None:
+    (tmp_path / "broken.py").write_text(BROKEN)
+    with pytest.raises(MemoError, match=r"charts/broken\.py: KeyError: .*no\.such\.figure"):
+        charts.build_all(tmp_path, *model_parts)
+
+
+def test_the_bundled_charts_import_neither_altair_nor_pandas() -> None:
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from memo import charts, render\n"
+        "from memo.build import analyse, compute, read_inputs\n"
+        f"a = read_inputs(Path({str(BUNDLED)!r})).assumptions\n"
+        "f, _ = compute(a)\n"
+        "an = analyse(a, f)\n"
+        "built = charts.build_all(Path('charts'), {**f, **an.extra_figures}, {**a.inputs, **an.extra_inputs},\n"
+        "                         render.load_content(Path('templates')), an)\n"
+        "print(len(built), 'altair' in sys.modules, 'pandas' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    count, altair, pandas = result.stdout.split()
+    assert int(count) == len(charts.available(ROOT / "charts")) and (altair, pandas) == ("False", "False")
