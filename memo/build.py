@@ -126,14 +126,18 @@ class BuildResult:
 
 
 class Timings:
-    """Seconds from the start of a build to the end of each stage, for --timings and the benchmark."""
+    """Seconds from the start of a build to the end of each stage, for --timings and the benchmark; ``report``
+    hears of each stage as it ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, report: Callable[[str, float], None] | None = None) -> None:
         self.start = time.perf_counter()
         self.stages: dict[str, float] = {}
+        self.report = report
 
     def mark(self, stage: str) -> None:
         self.stages[stage] = time.perf_counter() - self.start
+        if self.report is not None:
+            self.report(stage, self.stages[stage])
 
 
 @dataclass(frozen=True)
@@ -272,9 +276,11 @@ def build(
     base_url: str | None = None,
     use_cache: bool = True,
     on_html: Callable[[dict[str, bytes]], None] | None = None,
+    on_stage: Callable[[str, float], None] | None = None,
 ) -> BuildResult:
     """Build everything, or nothing: outputs are written together at the end. ``on_html`` receives the site's
-    HTML pages as soon as they are rendered (before the PDF), for the live preview to show them at once."""
+    HTML pages as soon as they are rendered (before the PDF), for the live preview to show them at once;
+    ``on_stage`` hears the end of each stage (name, seconds since the build started) as it happens."""
     project = project or Project()
     store = Cache(cache_dir() if use_cache else None)
     project_digest = project.source_digest()
@@ -283,8 +289,7 @@ def build(
     )
     if use_cache and up_to_date(out_dir, stamp_key):
         return BuildResult(out_dir, {}, [], [], None, up_to_date=True)
-    timings = Timings()
-    charts_stage.start_converter()
+    timings = Timings(on_stage)
     inputs = read_inputs(assumptions_path, overrides, display_name)
     assumptions = with_scenario(inputs.assumptions, scenario)
     timings.mark("load and validate")
@@ -310,8 +315,8 @@ def build(
         scenario=scenario,
         base_url=base_url,
     )
-    html = render.render_html(project.templates, document)
-    index_html = render.render_html(project.templates, document, template="site/index.html.j2", page="")
+    html = render.render_html(project.templates, document, cache=store)
+    index_html = render.render_html(project.templates, document, template="site/index.html.j2", page="", cache=store)
     timings.mark("html")
     if on_html is not None:
         on_html({"memo.html": html.encode("utf-8"), "index.html": index_html.encode("utf-8")})

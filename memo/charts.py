@@ -10,14 +10,13 @@ build about 0.8 s) or an Altair chart, which is converted with ``to_dict``. Ever
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import importlib.util
 import json
 import re
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
@@ -272,32 +271,12 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return base
 
 
-_warm_up: threading.Thread | None = None
-
-
-def start_converter() -> threading.Thread:
-    """Start vl-convert's engine on a background thread: its first conversion costs about 0.3 s, and vl-convert
-    releases the GIL while it works, so the engine warms up while the build loads and computes."""
-    global _warm_up
-    if _warm_up is None:
-        _warm_up = threading.Thread(target=_warm, name="vl-convert warm-up", daemon=True)
-        _warm_up.start()
-    return _warm_up
-
-
-def _warm() -> None:
+@cache
+def converter() -> ModuleType:
+    """vl-convert, with the memo's fonts registered."""
     import vl_convert
 
     fonts.register_with_vl_convert()
-    with contextlib.suppress(Exception):  # a real conversion reports any trouble with vl-convert
-        vl_convert.vegalite_to_svg({"data": {"values": []}, "mark": "point"})
-
-
-def converter() -> ModuleType:
-    """vl-convert, warmed up and with the memo's fonts registered."""
-    start_converter().join()
-    import vl_convert
-
     return vl_convert
 
 

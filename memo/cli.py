@@ -108,13 +108,11 @@ def _run_build(args: argparse.Namespace) -> int:
         base_url=args.base_url,
         use_cache=not args.no_cache,
         project=Project(Path(args.project).resolve()) if args.project else None,
+        on_stage=_print_timing if args.timings else None,
     )
     if result.up_to_date:
         print(f"memo: {result.out_dir} is up to date")
         return 0
-    if args.timings:
-        for stage, seconds in result.timings.items():
-            print(f"memo: timing: {stage} done at {seconds:.3f} s", file=sys.stderr)
     for claim in result.analysis.claims if result.analysis else []:
         if not claim.holds:
             print(f"{claim.diagnostic()}".replace(": error: ", ": warning: ", 1), file=sys.stderr)
@@ -130,6 +128,10 @@ def _run_build(args: argparse.Namespace) -> int:
     if not result.changed:
         print(f"memo: {result.out_dir} is up to date")
     return 0
+
+
+def _print_timing(stage: str, seconds: float) -> None:
+    print(f"memo: timing: {stage} done at {seconds:.3f} s", file=sys.stderr, flush=True)
 
 
 def _run_diff(args: argparse.Namespace) -> int:

@@ -20,6 +20,8 @@ from markupsafe import Markup, escape
 
 from memo import fonts
 from memo import format as fmt
+from memo.cache import Cache, code_digest
+from memo.cache import key as cache_key
 from memo.charts import Chart
 from memo.errors import MemoError
 from memo.load import load_file
@@ -262,9 +264,33 @@ def _breakable(name: str) -> Markup:
     return Markup("<wbr>").join(escape(part) for part in re.split(r"(?<=[._])", name))
 
 
-def environment(templates_dir: Path) -> jinja2.Environment:
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Jinja's compiled templates, kept in the build cache so that a fresh process (and each rebuild in the live
+    preview) does not compile them again. Entries are verified like every cache entry, and Jinja checks each one
+    against its template's source; memo's code digest in the key covers the environment's options."""
+
+    def __init__(self, store: Cache) -> None:
+        self.store = store
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        compiled = self.store.get("template", self._key(bucket))
+        if compiled is not None:
+            self.store.hits.append("template")
+            bucket.bytecode_from_string(compiled)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:  # Jinja calls this after a miss
+        self.store.misses.append("template")
+        self.store.put("template", self._key(bucket), bucket.bytecode_to_string())
+
+    @staticmethod
+    def _key(bucket: jinja2.bccache.Bucket) -> str:
+        return cache_key(bucket.key, bucket.checksum, jinja2.__version__, code_digest())
+
+
+def environment(templates_dir: Path, store: Cache | None = None) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
+        bytecode_cache=CompiledTemplates(store) if store is not None and store.root is not None else None,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -293,9 +319,15 @@ def absolute(base_url: str | None, path: str) -> str | None:
     return None if base_url is None else base_url.rstrip("/") + "/" + path
 
 
-def render_html(templates_dir: Path, doc: Document, template: str = "memo.html.j2", page: str = "memo.html") -> str:
+def render_html(
+    templates_dir: Path,
+    doc: Document,
+    template: str = "memo.html.j2",
+    page: str = "memo.html",
+    cache: Cache | None = None,
+) -> str:
     helpers = _Helpers(doc)
-    env = environment(templates_dir)
+    env = environment(templates_dir, cache)
     env.globals.update(
         fig=helpers.fig,
         inp=helpers.inp,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -82,6 +83,15 @@ def test_rebuild_is_byte_identical_and_leaves_the_file_alone(project: Path) -> N
     again = memo("build", cwd=project)
     assert again.returncode == 0 and "build is up to date" in again.stdout
     assert target.read_bytes() == first and target.stat().st_mtime_ns == mtime
+
+
+def test_timings_name_each_stage_in_order(project: Path) -> None:
+    result = memo("build", "--timings", cwd=project)
+    assert result.returncode == 0, result.stderr
+    stages = re.findall(r"memo: timing: (.+) done at ([\d.]+) s", result.stderr)
+    assert [stage for stage, _ in stages] == ["load and validate", "compute", "charts", "html", "pdf", "site", "write"]
+    seconds = [float(at) for _, at in stages]
+    assert seconds == sorted(seconds) and seconds[-1] > 0
 
 
 def test_set_overrides_one_input(project: Path) -> None:

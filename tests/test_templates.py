@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from memo import render
+from memo.cache import Cache
 from memo.errors import MemoError
 from tests.conftest import ROOT
 
@@ -88,6 +89,23 @@ def test_unknown_figures_fail_the_build(tmp_path: Path) -> None:
     (tmp_path / "memo.html.j2").write_text("<p>\n{{ fig('users.payd') }}</p>\n")
     with pytest.raises(MemoError, match=r"memo.html.j2:2: error: template: no figure named 'users.payd'"):
         render.render_html(tmp_path, _document())
+
+
+def test_compiled_templates_come_from_the_cache_and_follow_edits(tmp_path: Path) -> None:
+    store, folder = Cache(tmp_path / "cache"), tmp_path / "templates"
+    folder.mkdir()
+    page = folder / "memo.html.j2"
+    page.write_text("<p>{{ fig('users.paid') }} paid users</p>\n")
+    first = render.render_html(folder, _document(), cache=store)
+    assert store.hits == [] and render.render_html(folder, _document(), cache=store) == first
+    assert store.hits == ["template"]
+    page.write_text("<p>{{ fig('users.paid') }} paying users</p>\n{{ no_such_thing }}\n")
+    for _ in range(2):  # compiled, then from the cache: the error still points at the template's line
+        with pytest.raises(MemoError, match=r"memo.html.j2:2: error: template: 'no_such_thing' is undefined"):
+            render.render_html(folder, _document(), cache=store)
+    assert store.hits == ["template", "template"]
+    page.write_text("<p>{{ fig('users.paid') }} paying users</p>\n")
+    assert "paying users" in render.render_html(folder, _document(), cache=store)
 
 
 def _words(text: str) -> list[str]:
