@@ -20,6 +20,7 @@ from memo import figures as figures_json
 from memo import fonts, load, model, outputs, pdf, render, scenarios, site, validate
 from memo.cache import Cache, code_digest, files_digest
 from memo.cache import key as cache_key
+from memo.converter import Converter
 from memo.errors import Diagnostic, InputError, MemoError
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -277,10 +278,12 @@ def build(
     use_cache: bool = True,
     on_html: Callable[[dict[str, bytes]], None] | None = None,
     on_stage: Callable[[str, float], None] | None = None,
+    converter: Converter | None = None,
 ) -> BuildResult:
     """Build everything, or nothing: outputs are written together at the end. ``on_html`` receives the site's
     HTML pages as soon as they are rendered (before the PDF), for the live preview to show them at once;
-    ``on_stage`` hears the end of each stage (name, seconds since the build started) as it happens."""
+    ``on_stage`` hears the end of each stage (name, seconds since the build started) as it happens. vl-convert
+    runs in this process unless a ``converter`` (a worker process, as ``memo build`` starts one) is given."""
     project = project or Project()
     store = Cache(cache_dir() if use_cache else None)
     project_digest = project.source_digest()
@@ -297,11 +300,13 @@ def build(
     analysis = analyse(assumptions, figures)
     claims_stage.enforce(analysis.claims, allow_failing_claims)
     timings.mark("compute")
-    bundle = site.start_vega_bundle(store)  # in another process, while the charts and the PDF render
     all_figures = {**figures, **analysis.extra_figures}
     all_inputs = {**assumptions.inputs, **analysis.extra_inputs}
     content = render.load_content(project.templates)
-    charts = charts_stage.build_all(project.charts, all_figures, all_inputs, content, analysis, cache=store)
+    charts = charts_stage.build_all(
+        project.charts, all_figures, all_inputs, content, analysis, cache=store, converter=converter
+    )
+    bundle = site.start_vega_bundle(store, converter)  # in another process, while the PDF renders
     timings.mark("charts")
     document = render.Document(
         assumptions,
@@ -357,7 +362,7 @@ def build(
         font_files=font_files,
         assumptions_yaml=assumptions_source(assumptions_path, inputs.document, overrides),
         base_url=base_url,
-        artefacts=site.slow_artefacts(assumptions.memo, figures, store, bundle),
+        artefacts=site.slow_artefacts(assumptions.memo, figures, store, bundle, converter),
     )
     files = {
         "figures.json": figures_bytes,

@@ -16,7 +16,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
@@ -25,6 +24,7 @@ from memo import fonts
 from memo import format as fmt
 from memo.cache import Cache
 from memo.cache import key as cache_key
+from memo.converter import ConversionError, Converter, InProcess
 from memo.errors import MemoError
 from memo.model import Figure
 from memo.svg import scope_ids
@@ -271,20 +271,17 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return base
 
 
-@cache
-def converter() -> ModuleType:
-    """vl-convert, with the memo's fonts registered."""
-    import vl_convert
-
-    fonts.register_with_vl_convert()
-    return vl_convert
-
-
-def to_svg(name: str, spec: Mapping[str, Any], alt_text: str, cache: Cache | None = None) -> str:
+def to_svg(
+    name: str,
+    spec: Mapping[str, Any],
+    alt_text: str,
+    cache: Cache | None = None,
+    converter: Converter | None = None,
+) -> str:
     """The chart's SVG from vl-convert, cached by its spec, alt text, the converter's version and the fonts."""
 
     def convert() -> bytes:
-        svg = converter().vegalite_to_svg(dict(spec))
+        svg = (converter or InProcess()).submit("svg", dict(spec))().decode("utf-8")
         return _accessible(scope_ids(svg, name), name, alt_text).encode("utf-8")
 
     if cache is None:
@@ -319,6 +316,7 @@ def build_all(
     content: Mapping[str, Any],
     analysis: Any = None,
     cache: Cache | None = None,
+    converter: Converter | None = None,
 ) -> dict[str, Chart]:
     out: dict[str, Chart] = {}
     for name in available(charts_dir):
@@ -331,9 +329,11 @@ def build_all(
         data = ChartData(figures, inputs, content, analysis)
         try:
             spec, alt_text = build_spec(name, module, data)
-            svg = to_svg(name, spec, alt_text, cache)
+            svg = to_svg(name, spec, alt_text, cache, converter)
         except MemoError:
             raise
+        except ConversionError as exc:
+            raise MemoError(f"charts/{name}.py: {exc}") from exc
         except Exception as exc:
             raise MemoError(f"charts/{name}.py: {type(exc).__name__}: {exc}") from exc
         out[name] = Chart(

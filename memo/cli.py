@@ -8,9 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from memo import __version__
 from memo.errors import MemoError
+
+if TYPE_CHECKING:
+    from memo.converter import Converter
 
 
 def _assignment(text: str) -> str:
@@ -96,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    from memo.converter import Worker
+
+    with Worker.start() as converter:  # first, so that vl-convert warms up while the build imports and computes
+        return _build_with(args, converter)
+
+
+def _build_with(args: argparse.Namespace, converter: Converter) -> int:
     from memo.build import Project, build
 
     result = build(
@@ -109,6 +120,7 @@ def _run_build(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache,
         project=Project(Path(args.project).resolve()) if args.project else None,
         on_stage=_print_timing if args.timings else None,
+        converter=converter,
     )
     if result.up_to_date:
         print(f"memo: {result.out_dir} is up to date")

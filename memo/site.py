@@ -11,7 +11,6 @@ import csv
 import io
 import json
 from collections.abc import Callable, Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -19,27 +18,21 @@ from xml.sax.saxutils import escape, quoteattr
 from memo import format as fmt
 from memo.cache import Cache
 from memo.cache import key as cache_key
+from memo.converter import ConversionError, Converter, InProcess
+from memo.errors import MemoError
 from memo.validate import MemoMeta
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 
-@cache
-def _vega_bundle() -> bytes:
-    import vl_convert
-
-    return vl_convert.javascript_bundle().encode("utf-8")
-
-
 def vega_bundle(store: Cache | None = None) -> bytes:
     """Vega, Vega-Lite and Vega-Embed as one script, from vl-convert (no CDN); a second to make, so cached."""
-    return start_vega_bundle(store, background=False)()
+    return start_vega_bundle(store)()
 
 
-def start_vega_bundle(store: Cache | None, background: bool = True) -> Callable[[], bytes]:
-    """Start making the bundle; the returned function waits for it. On a cache miss the bundle is made in a
-    separate process, on the other core, while the build renders the charts and the PDF (vl-convert holds the
-    GIL while it bundles, so a thread would not overlap)."""
+def start_vega_bundle(store: Cache | None, converter: Converter | None = None) -> Callable[[], bytes]:
+    """Start making the bundle; the returned function waits for it. On a cache miss it is made in a second
+    process (memo build's converter, or a worker of its own), on the other core, while this one goes on."""
     from importlib import metadata
 
     digest = cache_key("vega.js", metadata.version("vl-convert-python"))
@@ -47,22 +40,13 @@ def start_vega_bundle(store: Cache | None, background: bool = True) -> Callable[
     if cached is not None:
         store.hits.append("vega-bundle")
         return lambda: cached
-    if not background:
-        body = _vega_bundle()
-        if store is not None:
-            store.misses.append("vega-bundle")
-            store.put("vega-bundle", digest, body)
-        return lambda: body
-    import subprocess
-    import sys
-
-    script = "import sys, vl_convert; sys.stdout.buffer.write(vl_convert.javascript_bundle().encode('utf-8'))"
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    result = (converter or InProcess()).submit("bundle")
 
     def wait() -> bytes:
-        body, errors = process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError(f"vl-convert could not bundle Vega: {errors.decode(errors='replace')[-500:]}")
+        try:
+            body = result()
+        except ConversionError as exc:
+            raise MemoError(f"vl-convert could not bundle Vega: {exc}") from exc
         if store is not None:
             store.misses.append("vega-bundle")
             store.put("vega-bundle", digest, body)
@@ -81,10 +65,14 @@ def browser_assets(store: Cache | None = None, bundle: Callable[[], bytes] | Non
 
 
 def slow_artefacts(
-    meta: MemoMeta, figures: Mapping[str, Any], store: Cache | None = None, bundle: Callable[[], bytes] | None = None
+    meta: MemoMeta,
+    figures: Mapping[str, Any],
+    store: Cache | None = None,
+    bundle: Callable[[], bytes] | None = None,
+    converter: Converter | None = None,
 ) -> dict[str, bytes]:
     """The files of the site that take vl-convert's time: the browser bundle and the social card."""
-    return {**browser_assets(store, bundle), "social.png": social_card(meta, figures, store)}
+    return {**browser_assets(store, bundle), "social.png": social_card(meta, figures, store, converter)}
 
 
 def figures_csv(payload: Mapping[str, Any]) -> bytes:
@@ -170,7 +158,9 @@ def summary_line(figures: Mapping[str, Any]) -> str:
     )
 
 
-def social_card(meta: MemoMeta, figures: Mapping[str, Any], store: Cache | None = None) -> bytes:
+def social_card(
+    meta: MemoMeta, figures: Mapping[str, Any], store: Cache | None = None, converter: Converter | None = None
+) -> bytes:
     """A 1200 x 630 preview image for link previews, drawn by vl-convert in the memo's fonts."""
     from importlib import metadata
 
@@ -235,9 +225,10 @@ def social_card(meta: MemoMeta, figures: Mapping[str, Any], store: Cache | None 
     }
 
     def draw() -> bytes:
-        from memo.charts import converter
-
-        return bytes(converter().vegalite_to_png(spec, scale=1))
+        try:
+            return (converter or InProcess()).submit("png", spec)()
+        except ConversionError as exc:
+            raise MemoError(f"vl-convert could not draw the social card: {exc}") from exc
 
     if store is None:
         return draw()

@@ -1,4 +1,5 @@
-"""The charts stage: chart modules may return a Vega-Lite dict or an Altair chart, and the bundled ones stay cheap."""
+"""The charts stage: chart modules may return a Vega-Lite dict or an Altair chart, the bundled ones stay cheap, and
+vl-convert gives the same bytes in a worker process as in this one."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from memo import charts, render
 from memo.build import analyse, compute, read_inputs
+from memo.converter import ConversionError, InProcess, Worker
 from memo.errors import MemoError
 from tests.conftest import BUNDLED, ROOT
 
@@ -109,3 +111,46 @@ def test_the_bundled_charts_import_neither_altair_nor_pandas() -> None:
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     count, altair, pandas = result.stdout.split()
     assert int(count) == len(charts.available(ROOT / "charts")) and (altair, pandas) == ("False", "False")
+
+
+SPEC = {
+    "data": {"values": [{"a": "x", "b": 2}, {"a": "y", "b": 3}]},
+    "mark": "bar",
+    "encoding": {"x": {"field": "a", "type": "nominal"}, "y": {"field": "b", "type": "quantitative"}},
+}
+BAD_SPEC = {"mark": "no-such-mark", "data": {"values": []}}
+
+
+def test_the_worker_process_converts_exactly_as_this_process_does() -> None:
+    wide = {**SPEC, "width": 400}
+    with Worker.start() as worker:
+        # asked in one order, waited for in another: each answer still goes to its own question
+        first, second, picture = worker.submit("svg", SPEC), worker.submit("svg", wide), worker.submit("png", SPEC)
+        assert picture() == InProcess().submit("png", SPEC)()
+        assert second() == InProcess().submit("svg", wide)() != first() == InProcess().submit("svg", SPEC)()
+        with pytest.raises(ConversionError) as from_worker:
+            worker.submit("svg", BAD_SPEC)()
+        assert worker.submit("svg", SPEC)() == first()  # still serving after a failed conversion
+    with pytest.raises(ConversionError) as here:
+        InProcess().submit("svg", BAD_SPEC)()
+    assert str(from_worker.value) == str(here.value)
+    assert str(here.value).startswith("ValueError: Vega-Lite to SVG conversion failed") and "    at " not in str(
+        here.value
+    )
+
+
+def test_a_worker_that_stopped_says_so() -> None:
+    with Worker.start() as worker:
+        assert worker.submit("svg", SPEC)().startswith(b"<svg")
+        worker.process.kill()
+        worker.process.wait()
+        with pytest.raises(ConversionError, match="the vl-convert worker stopped"):
+            worker.submit("svg", SPEC)()
+
+
+def test_a_chart_vl_convert_refuses_names_its_module(tmp_path: Path, model_parts) -> None:
+    (tmp_path / "odd.py").write_text(
+        f'TITLE = "Odd"\nSOURCE = "Source: test."\n\n\ndef build(d):\n    return {BAD_SPEC!r}, \'An odd chart.\'\n'
+    )
+    with Worker.start() as worker, pytest.raises(MemoError, match=r"^charts/odd\.py: ValueError: Vega-Lite to SVG"):
+        charts.build_all(tmp_path, *model_parts, converter=worker)
