@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -90,45 +91,48 @@ class InProcess:
 
 class Worker:
     """vl-convert in a child process (``python -m memo.converter``), fed one request per line on its stdin and
-    answering in order on its stdout; a thread drains the answers, so neither side can block the other."""
+    answering in order; a thread drains the answers, so neither side can block the other. Should the worker stop
+    or fail to start, its requests are converted in this process instead: slower, never different."""
 
-    def __init__(self, process: subprocess.Popen[bytes], errors: Any) -> None:
-        self.process, self._errors = process, errors
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
         self._answers: queue.Queue[tuple[bool, bytes] | None] = queue.Queue()
         self._received: dict[int, tuple[bool, bytes] | None] = {}
-        self._sent = self._taken = 0
+        self._requests: list[tuple[str, dict[str, Any] | None]] = []
+        self._taken = 0
         threading.Thread(target=self._drain, name="memo converter", daemon=True).start()
 
     @classmethod
     def start(cls) -> Worker:
-        errors = tempfile.TemporaryFile()  # noqa: SIM115 (the worker owns it; close() closes it)
+        package_root = str(Path(__file__).resolve().parents[1])  # the child imports this same memo
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         command = [sys.executable, "-m", "memo.converter"]
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
-        return cls(process, errors)
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL}
+        return cls(subprocess.Popen(command, env=env, **pipes))
 
     def submit(self, op: str, spec: dict[str, Any] | None = None) -> Result:
-        ticket = self._sent
-        self._sent += 1
+        ticket = len(self._requests)
+        self._requests.append((op, spec))
         try:
             assert self.process.stdin is not None
             self.process.stdin.write(json.dumps({"op": op, "spec": spec}).encode("utf-8") + b"\n")
             self.process.stdin.flush()
         except OSError:
-            pass  # the worker has gone; waiting for the answer reports why
+            pass  # the worker has stopped: the answer is made here
         return lambda: self._answer(ticket)
 
     def _answer(self, ticket: int) -> bytes:
         while ticket not in self._received:
             answer = self._answers.get()
-            if answer is None:  # the worker stopped: every later question hears so too
+            if answer is None:  # the worker stopped: every later request hears so too
                 self._answers.put(None)
             self._received[self._taken] = answer
             self._taken += 1
         answer = self._received[ticket]  # kept: waiting twice gives the same answer
         if answer is None:
-            self._errors.seek(0)
-            detail = self._errors.read().decode("utf-8", "replace").strip().splitlines()
-            raise ConversionError(f"the vl-convert worker stopped: {detail[-1] if detail else 'no message'}")
+            body = convert(*self._requests[ticket])
+            self._received[ticket] = (True, body)
+            return body
         ok, body = answer
         if not ok:
             raise ConversionError(body.decode("utf-8"))
@@ -137,10 +141,14 @@ class Worker:
     def _drain(self) -> None:
         stream = self.process.stdout
         assert stream is not None
-        while header := stream.readline():
-            status, size = header.split()
-            self._answers.put((status == b"ok", stream.read(int(size))))
-        self._answers.put(None)
+        try:
+            while header := stream.readline():
+                status, size = header.split()
+                self._answers.put((status == b"ok", stream.read(int(size))))
+        except (OSError, ValueError):
+            pass  # a garbled answer: treat the worker as stopped
+        finally:
+            self._answers.put(None)
 
     def __enter__(self) -> Worker:
         return self
@@ -154,12 +162,13 @@ class Worker:
                 self.process.stdin.close()
         self.process.kill()  # nothing it holds is worth waiting for
         self.process.wait()
-        self._errors.close()
 
 
 def serve() -> None:
-    """The worker's side: warm up, then answer requests until stdin closes."""
-    out = sys.stdout.buffer
+    """The worker's side: warm up, then answer requests until stdin closes. Answers go to a private copy of
+    stdout; anything else written to stdout (by vl-convert's engine, say) is sent to stderr instead."""
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     _vl_convert()
     for line in sys.stdin.buffer:
         request = json.loads(line)
@@ -167,8 +176,8 @@ def serve() -> None:
             status, body = b"ok", convert(request["op"], request["spec"])
         except (ConversionError, ValueError) as exc:
             status, body = b"error", str(exc).encode("utf-8")
-        out.write(status + b" %d\n" % len(body) + body)
-        out.flush()
+        answers.write(status + b" %d\n" % len(body) + body)
+        answers.flush()
 
 
 if __name__ == "__main__":

@@ -139,13 +139,23 @@ def test_the_worker_process_converts_exactly_as_this_process_does() -> None:
     )
 
 
-def test_a_worker_that_stopped_says_so() -> None:
+def test_a_worker_that_stopped_is_replaced_by_converting_here() -> None:
+    here = InProcess().submit("svg", SPEC)()
     with Worker.start() as worker:
-        assert worker.submit("svg", SPEC)().startswith(b"<svg")
+        assert worker.submit("svg", SPEC)() == here
         worker.process.kill()
         worker.process.wait()
-        with pytest.raises(ConversionError, match="the vl-convert worker stopped"):
-            worker.submit("svg", SPEC)()
+        late = worker.submit("svg", SPEC)
+        assert late() == here and late() == here
+        with pytest.raises(ConversionError, match=r"^ValueError: Vega-Lite to SVG"):
+            worker.submit("svg", BAD_SPEC)()
+
+
+def test_a_garbled_answer_is_not_taken_for_a_chart() -> None:
+    babbler = "import sys, time; sys.stdout.write('not an answer\\n'); sys.stdout.flush(); time.sleep(30)"
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
+    with Worker(subprocess.Popen([sys.executable, "-c", babbler], **pipes)) as worker:
+        assert worker.submit("svg", SPEC)() == InProcess().submit("svg", SPEC)()
 
 
 def test_a_chart_vl_convert_refuses_names_its_module(tmp_path: Path, model_parts) -> None:
