@@ -3,7 +3,7 @@
 import itertools
 from typing import Any
 
-from memo.charts import HEIGHT, INK, WIDTH, ChartData, nominal, quantitative
+from memo.charts import HEIGHT, WIDTH, ChartData, nominal, quantitative, whiskers
 
 TITLE = "From current to forward ARR"
 SOURCE = (
@@ -83,18 +83,6 @@ def build(d: ChartData) -> tuple[dict[str, Any], str]:
             "y": quantitative("end"),
         },
     }
-    ranged = [{"filter": "isValid(datum.low)"}]
-    whiskers = {
-        "transform": ranged,
-        "mark": {"type": "rule", "color": INK, "strokeWidth": 1},
-        "encoding": {"x": x, "y": quantitative("low"), "y2": {"field": "high"}},
-    }
-    cap = {"type": "tick", "color": INK, "thickness": 1, "size": 10, "orient": "horizontal"}
-    caps = {
-        "layer": [
-            {"transform": ranged, "mark": cap, "encoding": {"x": x, "y": quantitative(end)}} for end in ("low", "high")
-        ]
-    }
     labels = {
         "mark": {"type": "text", "dy": -8, "fontWeight": 600},
         "encoding": {"x": x, "y": quantitative("top"), "text": nominal("label")},
@@ -103,7 +91,7 @@ def build(d: ChartData) -> tuple[dict[str, Any], str]:
         "data": {"values": rows},
         "width": WIDTH,
         "height": HEIGHT,
-        "layer": [connectors, bars, whiskers, caps, labels],
+        "layer": [connectors, bars, *whiskers(x, along="y"), labels],
     }
     alt_text = (
         f"Waterfall chart: subscription ARR of {d.show('subs.arr')} plus API ARR of {d.show('api.arr')} make current "

@@ -3,7 +3,7 @@
 import math
 from typing import Any
 
-from memo.charts import HEIGHT, INK, WIDTH, ChartData, nominal, quantitative
+from memo.charts import HEIGHT, WIDTH, ChartData, nominal, quantitative, whiskers
 
 TITLE = "Market size: global inference, the privacy segment and Venice"
 SOURCE = "Source: Liberman (2026); memo calculations. Log scale; whiskers and bracketed figures show the low\u2013high range."
@@ -70,18 +70,6 @@ def build(d: ChartData) -> tuple[dict[str, Any], str]:
         "mark": {"type": "bar"},
         "encoding": {"x": x, "x2": {"datum": floor}, "y": y, "color": nominal("color", scale=None, legend=None)},
     }
-    ranged = [{"filter": "isValid(datum.low)"}]
-    whisker = {
-        "transform": ranged,
-        "mark": {"type": "rule", "color": INK, "strokeWidth": 1},
-        "encoding": {"x": quantitative("low"), "x2": {"field": "high"}, "y": y},
-    }
-    cap = {"type": "tick", "color": INK, "thickness": 1, "size": 12}
-    caps = {
-        "layer": [
-            {"transform": ranged, "mark": cap, "encoding": {"x": quantitative(end), "y": y}} for end in ("low", "high")
-        ]
-    }
     at_end = {"x": quantitative("end"), "y": y}
 
     def label(rows_with: str, **lift: float) -> dict[str, Any]:
@@ -101,7 +89,7 @@ def build(d: ChartData) -> tuple[dict[str, Any], str]:
         "data": {"values": rows},
         "width": PLOT_WIDTH,
         "height": HEIGHT * 0.8,
-        "layer": [bars, whisker, caps, labels, notes],
+        "layer": [bars, *whiskers(y, cap_size=12), labels, notes],
     }
     alt_text = (
         f"Bar chart on a log scale: the global inference market in {d.show('market.forecast_year')} of {d.show('market.inference_2027')}"

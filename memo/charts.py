@@ -195,24 +195,35 @@ def row_axis(order: list[str], padding: float = 0.35) -> dict[str, Any]:
     )
 
 
-def ranged_bars(x: dict[str, Any], y: dict[str, Any]) -> list[dict[str, Any]]:
-    """The layers of a horizontal bar chart of figures: coloured bars, low-high whiskers with caps where a figure
-    has a range, and the value printed after each bar (rows from ChartData.bar, plus a "color" field)."""
+def whiskers(across: dict[str, Any], along: str = "x", cap_size: int = 10) -> list[dict[str, Any]]:
+    """Low-high whiskers for the rows whose figure has a range (fields "low" and "high", as from ChartData.bar):
+    a rule from low to high along the ``along`` axis, placed on the other axis by ``across``, capped at each end."""
+    other = "y" if along == "x" else "x"
     ranged = [{"filter": "isValid(datum.low)"}]
-    cap = {"type": "tick", "color": INK, "thickness": 1, "size": 10}
+    cap = {"type": "tick", "color": INK, "thickness": 1, "size": cap_size}
+    if along == "y":
+        cap["orient"] = "horizontal"
     return [
-        {"mark": {"type": "bar"}, "encoding": {"x": x, "y": y, "color": nominal("color", scale=None, legend=None)}},
         {
             "transform": ranged,
             "mark": {"type": "rule", "color": INK, "strokeWidth": 1},
-            "encoding": {"x": quantitative("low"), "x2": {"field": "high"}, "y": y},
+            "encoding": {along: quantitative("low"), f"{along}2": {"field": "high"}, other: across},
         },
         {
             "layer": [
-                {"transform": ranged, "mark": cap, "encoding": {"x": quantitative(end), "y": y}}
+                {"transform": ranged, "mark": cap, "encoding": {along: quantitative(end), other: across}}
                 for end in ("low", "high")
             ]
         },
+    ]
+
+
+def ranged_bars(x: dict[str, Any], y: dict[str, Any]) -> list[dict[str, Any]]:
+    """The layers of a horizontal bar chart of figures: coloured bars, low-high whiskers with caps where a figure
+    has a range, and the value printed after each bar (rows from ChartData.bar, plus a "color" field)."""
+    return [
+        {"mark": {"type": "bar"}, "encoding": {"x": x, "y": y, "color": nominal("color", scale=None, legend=None)}},
+        *whiskers(y),
         {
             "mark": {"type": "text", "align": "left", "dx": 6, "fontWeight": 600},
             "encoding": {"x": quantitative("end"), "y": y, "text": nominal("label")},
@@ -466,12 +477,13 @@ def heatmap(d: ChartData, grid_name: str, figure: str) -> tuple[dict[str, Any], 
         {
             "row": fmt.by_unit(row_value, rows_input.unit),
             "column": fmt.by_unit(column_value, columns_input.unit),
-            "value": float(result.values[figure][i, j]),
-            "label": fmt.by_unit(float(result.values[figure][i, j]), base.unit),
+            "value": value,
+            "label": fmt.by_unit(value, base.unit),
             "base": i == result.base_row and j == result.base_column,
         }
         for i, row_value in enumerate(result.rows)
         for j, column_value in enumerate(result.columns)
+        for value in [float(result.values[figure][i, j])]
     ]
     values = [cell["value"] for cell in cells]
     row_order = [fmt.by_unit(v, rows_input.unit) for v in result.rows]
