@@ -26,6 +26,7 @@ from memo.errors import MemoError
 BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "dt", "dd", "figcaption", "caption", "tr", "div", "section"}
 CELLS = {"td", "th"}  # a table row reads as one line, its cells separated
 SKIP_CLASSES = {"fn-call", "fn-body", "chart-body"}
+GUARD = "data-guard"  # names a condition a sentence's words depend on, with its verdict (opaque to the diff)
 XHTML = "{http://www.w3.org/1999/xhtml}"
 
 
@@ -53,6 +54,11 @@ class Side:
     @property
     def charts(self) -> dict[str, Any]:
         return (self.figures_data or {}).get("charts", {})
+
+    @property
+    def claims(self) -> dict[str, dict[str, Any]]:
+        entries = (self.figures_data or {}).get("claims") or []
+        return {c["id"]: c for c in entries if isinstance(c, dict) and "id" in c}
 
     def file(self, name: str) -> Path | None:
         if self.build_dir is None:
@@ -115,6 +121,34 @@ class SentenceChange:
     words: list[tuple[str, str]]  # ("equal" | "delete" | "insert", text)
 
 
+@dataclass(frozen=True)
+class Sentence:
+    """A rendered sentence and the guards (``data-guard`` strings) of the elements that begin inside it."""
+
+    text: str
+    guards: tuple[str, ...] = ()
+
+
+@dataclass
+class GuardChange:
+    """A sentence whose words are the same on both sides but whose guards (conditions and verdicts) differ."""
+
+    sentence: str
+    old: tuple[str, ...]
+    new: tuple[str, ...]
+
+    def pairs(self) -> list[tuple[str | None, str | None]]:
+        """The guards that differ, old paired with new in order (None where one side has none)."""
+        out: list[tuple[str | None, str | None]] = []
+        for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, self.old, self.new, autojunk=False).get_opcodes():
+            if op == "equal":
+                continue
+            olds, news = self.old[i1:i2], self.new[j1:j2]
+            for k in range(max(len(olds), len(news))):
+                out.append((olds[k] if k < len(olds) else None, news[k] if k < len(news) else None))
+        return out
+
+
 @dataclass
 class Changes:
     old: Side
@@ -125,10 +159,20 @@ class Changes:
     charts: list[dict[str, Any]] = field(default_factory=list)
     pages: Any = None  # pagediff.PageReport, or None when the PDFs are identical or absent
     tool_changed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    guards: dict[str, list[GuardChange]] = field(default_factory=dict)
 
     @property
     def any(self) -> bool:
-        return bool(self.inputs or self.figures or self.prose or self.charts or (self.pages and self.pages.changes))
+        return bool(
+            self.inputs
+            or self.figures
+            or self.claims
+            or self.prose
+            or self.guards
+            or self.charts
+            or (self.pages and self.pages.changes)
+        )
 
 
 # ---------------------------------------------------------------- resolving what the user named
@@ -232,15 +276,59 @@ def _same_values(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
 
 
+def _sourced_changed(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
+    """Whether an input credited to a source on both sides has a different value in the assumptions file.
+
+    ``sourced`` is the value as the file gives it, before ``--set`` and ``--scenario``; builds that predate the key
+    are never flagged.
+    """
+    if not a or not b or not a.get("source") or not b.get("source"):
+        return False
+    sa, sb = a.get("sourced"), b.get("sourced")
+    if not isinstance(sa, Mapping) or not isinstance(sb, Mapping):
+        return False
+    return not _same_values(_values(sa), _values(sb))
+
+
 def input_changes(old: Side, new: Side) -> list[dict[str, Any]]:
+    """Inputs whose value differs, and sourced inputs whose value in the file differs (even if ``--set`` hid it)."""
     out = []
     for name in [*old.inputs, *(n for n in new.inputs if n not in old.inputs)]:
         a, b = old.inputs.get(name), new.inputs.get(name)
         va, vb = (_values(a) if a else None), (_values(b) if b else None)
-        if va is not None and vb is not None and _same_values(va, vb):
+        sourced_changed = _sourced_changed(a, b)
+        if va is not None and vb is not None and _same_values(va, vb) and not sourced_changed:
             continue
         unit = (b or a)["unit"]
-        out.append({"name": name, "unit": unit, "old": va, "new": vb})
+        out.append({"name": name, "unit": unit, "old": va, "new": vb, "sourced_changed": sourced_changed})
+    return out
+
+
+def _value_changed(change: Mapping[str, Any]) -> bool:
+    old, new = change["old"], change["new"]
+    return old is None or new is None or not _same_values(old, new)
+
+
+def claim_changes(old: Side, new: Side) -> list[dict[str, Any]]:
+    """Claims whose verdict or expression changed, and claims added or removed; the others are not listed."""
+    a_claims, b_claims = old.claims, new.claims
+    out = []
+    for claim_id in [*a_claims, *(c for c in b_claims if c not in a_claims)]:
+        a, b = a_claims.get(claim_id), b_claims.get(claim_id)
+        va = None if a is None else {"result": a.get("result"), "holds": a.get("holds")}
+        vb = None if b is None else {"result": b.get("result"), "holds": b.get("holds")}
+        if va is None:
+            status = "added"
+        elif vb is None:
+            status = "removed"
+        elif va["result"] != vb["result"]:
+            status = "verdict changed"
+        elif va["holds"] != vb["holds"]:
+            status = "expression changed"
+        else:
+            continue
+        text = (b or a or {}).get("text", claim_id)
+        out.append({"id": claim_id, "text": text, "old": va, "new": vb, "status": status})
     return out
 
 
@@ -276,41 +364,113 @@ def figure_changes(old: Side, new: Side, changed_inputs: set[str]) -> list[Figur
 
 def section_sentences(html: str) -> dict[str, list[str]]:
     """The rendered text of each section (and the cover), split into sentences; charts and notes left out."""
+    return {section: [s.text for s in sentences] for section, sentences in section_guarded(html).items()}
+
+
+def section_guarded(html: str) -> dict[str, list[Sentence]]:
+    """Each section's sentences, as :func:`section_sentences` gives them, with the guards that begin in each.
+
+    A guard (an element with ``data-guard``) begins at the first non-blank character of its text, so a guard whose
+    element starts a sentence belongs to that sentence and not to the one before; an element with no text at all
+    belongs where it stands. A sentence's guards are in document order.
+    """
     import tinyhtml5
 
     tree = tinyhtml5.parse(re.sub(r"<svg\b.*?</svg>", "", html, flags=re.S))  # charts are compared on their own
-    out: dict[str, list[str]] = {}
+    out: dict[str, list[Sentence]] = {}
     for element in tree.iter():
         tag = element.tag.removeprefix(XHTML) if isinstance(element.tag, str) else ""
         if tag in ("section", "div") and element.get("id") and (tag == "section" or element.get("id") == "cover"):
-            blocks: list[str] = []
-            _collect(element, blocks, [""])
-            text = [re.sub(r"\s+", " ", block).strip(" \u00b7") for block in blocks]
-            out[element.get("id")] = [s for block in text if block for s in _sentences(block)]
+            stream = _Stream()
+            stream.collect(element)
+            out[element.get("id")] = stream.sentences()
     return out
 
 
-def _collect(element: Any, blocks: list[str], current: list[str]) -> None:
-    tag = element.tag.removeprefix(XHTML) if isinstance(element.tag, str) else ""
-    if set((element.get("class") or "").split()) & SKIP_CLASSES or tag in ("svg", "style", "script"):
+def _nonblank(text: str) -> int:
+    return len(re.sub(r"\s", "", text))
+
+
+class _Stream:
+    """The text of a section, as blocks, and where each guard begins (block, offset into the block's raw text)."""
+
+    def __init__(self) -> None:
+        self.blocks: list[str] = []
+        self.current = ""
+        self.guards: list[tuple[int, int, int, str]] = []  # order entered, block, offset, guard
+        self.pending: list[tuple[int, str]] = []  # guards entered whose text has not begun yet
+        self.entered = 0
+
+    def add(self, text: str) -> None:
+        if self.pending and text.strip():
+            offset = len(self.current) + len(text) - len(text.lstrip())
+            self.guards += [(order, len(self.blocks), offset, guard) for order, guard in self.pending]
+            self.pending = []
+        self.current += text
+
+    def flush(self) -> None:
+        self.blocks.append(self.current)
+        self.current = ""
+
+    def collect(self, element: Any) -> None:
+        tag = element.tag.removeprefix(XHTML) if isinstance(element.tag, str) else ""
+        if set((element.get("class") or "").split()) & SKIP_CLASSES or tag in ("svg", "style", "script"):
+            if element.tail:
+                self.add(element.tail)
+            return
+        block = tag in BLOCKS
+        if block:
+            self.flush()
+        guard = element.get(GUARD)
+        entry = None
+        if guard is not None:
+            entry = (self.entered, guard)
+            self.entered += 1
+            self.pending.append(entry)
+        if element.text:
+            self.add(element.text)
+        for child in element:
+            self.collect(child)
+        if entry is not None and entry in self.pending:  # no text inside: the guard stands where its element ends
+            self.pending.remove(entry)
+            self.guards.append((entry[0], len(self.blocks), len(self.current), guard))
+        if tag in CELLS:
+            self.add(" \u00b7 ")
+        if block:
+            self.flush()
         if element.tail:
-            current[0] += element.tail
-        return
-    block = tag in BLOCKS
-    if block:
-        blocks.append(current[0])
-        current[0] = ""
-    if element.text:
-        current[0] += element.text
-    for child in element:
-        _collect(child, blocks, current)
-    if tag in CELLS:
-        current[0] += " \u00b7 "
-    if block:
-        blocks.append(current[0])
-        current[0] = ""
-    if element.tail:
-        current[0] += element.tail
+            self.add(element.tail)
+
+    def sentences(self) -> list[Sentence]:
+        by_block: dict[int, list[tuple[int, int, str]]] = {}
+        for order, index, offset, guard in self.guards:
+            by_block.setdefault(index, []).append((order, offset, guard))
+        out: list[Sentence] = []
+        for index, raw in enumerate(self.blocks):
+            collapsed = re.sub(r"\s+", " ", raw)
+            text = collapsed.strip(" \u00b7")
+            if not text:
+                continue
+            parts = _sentences(text)
+            if index not in by_block:
+                out += [Sentence(part) for part in parts]
+                continue
+            # the split and the tidying only drop blanks (and leading dots), so a guard's place among the
+            # non-blank characters tells the sentence it begins in
+            lead = _nonblank(collapsed[: len(collapsed) - len(collapsed.lstrip(" \u00b7"))])
+            ends, total = [], 0
+            for part in parts:
+                total += _nonblank(part)
+                ends.append(total)
+            guards: list[list[tuple[int, str]]] = [[] for _ in parts]
+            for order, offset, guard in by_block[index]:
+                position = max(_nonblank(raw[:offset]) - lead, 0)
+                k = next((k for k, end in enumerate(ends) if position < end), len(parts) - 1)
+                guards[k].append((order, guard))
+            out += [
+                Sentence(part, tuple(g for _, g in sorted(found))) for part, found in zip(parts, guards, strict=True)
+            ]
+        return out
 
 
 def _sentences(block: str) -> list[str]:
@@ -332,13 +492,30 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
 
 
 def prose_changes(old_html: str, new_html: str) -> dict[str, list[SentenceChange]]:
-    old, new = section_sentences(old_html), section_sentences(new_html)
-    out: dict[str, list[SentenceChange]] = {}
+    return sentence_changes(old_html, new_html)[0]
+
+
+def guard_changes(old_html: str, new_html: str) -> dict[str, list[GuardChange]]:
+    return sentence_changes(old_html, new_html)[1]
+
+
+def sentence_changes(
+    old_html: str, new_html: str
+) -> tuple[dict[str, list[SentenceChange]], dict[str, list[GuardChange]]]:
+    """Per section, the sentences whose words changed, and those whose words match but whose guards changed."""
+    old, new = section_guarded(old_html), section_guarded(new_html)
+    prose: dict[str, list[SentenceChange]] = {}
+    guards: dict[str, list[GuardChange]] = {}
     for section in [*new, *(s for s in old if s not in new)]:
-        a, b = old.get(section, []), new.get(section, [])
+        sa, sb = old.get(section, []), new.get(section, [])
+        a, b = [s.text for s in sa], [s.text for s in sb]
         changes: list[SentenceChange] = []
+        guarded: list[GuardChange] = []
         for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
             if op == "equal":
+                for x, y in zip(sa[i1:i2], sb[j1:j2], strict=True):
+                    if x.guards != y.guards:
+                        guarded.append(GuardChange(x.text, x.guards, y.guards))
                 continue
             olds, news = a[i1:i2], b[j1:j2]
             for k in range(max(len(olds), len(news))):
@@ -346,8 +523,10 @@ def prose_changes(old_html: str, new_html: str) -> dict[str, list[SentenceChange
                 n = news[k] if k < len(news) else None
                 changes.append(SentenceChange(o, n, word_diff(o or "", n or "")))
         if changes:
-            out[section] = changes
-    return out
+            prose[section] = changes
+        if guarded:
+            guards[section] = guarded
+    return prose, guards
 
 
 def chart_changes(old: Side, new: Side) -> list[dict[str, Any]]:
@@ -390,7 +569,8 @@ def compare(old: Side, new: Side, *, page_images: bool = True) -> Changes:
         return changes
     if old.figures_data and new.figures_data:
         changes.inputs = input_changes(old, new)
-        changes.figures = figure_changes(old, new, {c["name"] for c in changes.inputs})
+        changes.figures = figure_changes(old, new, {c["name"] for c in changes.inputs if _value_changed(c)})
+        changes.claims = claim_changes(old, new)
         old_versions = old.figures_data.get("build", {}).get("versions", {})
         new_versions = new.figures_data.get("build", {}).get("versions", {})
         changes.tool_changed = {
@@ -400,7 +580,9 @@ def compare(old: Side, new: Side, *, page_images: bool = True) -> Changes:
         }
         old_html, new_html = old.file("memo.html"), new.file("memo.html")
         if old_html and new_html:
-            changes.prose = prose_changes(old_html.read_text(encoding="utf-8"), new_html.read_text(encoding="utf-8"))
+            changes.prose, changes.guards = sentence_changes(
+                old_html.read_text(encoding="utf-8"), new_html.read_text(encoding="utf-8")
+            )
         changes.charts = chart_changes(old, new)
     if old.pdf and new.pdf and old.pdf.read_bytes() != new.pdf.read_bytes():
         from memo import pagediff

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from memo import format as fmt
-from memo.diff import Changes, FigureChange
+from memo.diff import Changes, FigureChange, GuardChange
 from memo.outputs import write_outputs
 from memo.svg import scope_ids
 
@@ -26,6 +26,32 @@ def _input_text(entry: dict[str, Any] | None, unit: str) -> str:
     if "low" in entry:
         shown += f" ({fmt.span(entry['low'], entry['high'], unit)})"
     return shown
+
+
+SOURCED_CHANGED = "sourced input changed: check the source"
+
+
+def _verdict(result: Any) -> str:
+    return "holds" if result is True else "fails" if result is False else str(result)
+
+
+def _claim_line(claim: dict[str, Any]) -> str:
+    """``id: holds -> fails`` and the like (with an arrow), for the terminal."""
+    old, new, status = claim["old"], claim["new"], claim["status"]
+    if status == "added":
+        return f"{claim['id']}: added, {_verdict(new['result'])}: {new['holds']}"
+    if status == "removed":
+        return f"{claim['id']}: removed (it {'held' if old['result'] is True else 'failed'})"
+    if status == "verdict changed":
+        line = f"{claim['id']}: {_verdict(old['result'])} \u2192 {_verdict(new['result'])}"
+        if old["holds"] != new["holds"]:
+            line += f" (expression {old['holds']} \u2192 {new['holds']})"
+        return line
+    return f"{claim['id']}: expression changed, still {_verdict(new['result'])}: {old['holds']} \u2192 {new['holds']}"
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= 220 else text[:217] + "..."
 
 
 def _page_label(change: Any) -> str:
@@ -60,6 +86,11 @@ def summary(changes: Changes, out_dir: Path | None) -> str:
                 for c in changes.inputs
             ]
         )
+        lines += [f"  {c['name']}: {SOURCED_CHANGED}" for c in changes.inputs if c.get("sourced_changed")]
+        lines.append("")
+    if changes.claims:
+        lines.append(f"Claims changed ({len(changes.claims)})")
+        lines += [f"  {_claim_line(c)}" for c in changes.claims]
         lines.append("")
     if changes.prose:
         count = sum(len(v) for v in changes.prose.values())
@@ -69,6 +100,16 @@ def summary(changes: Changes, out_dir: Path | None) -> str:
                 lines.append(f"  [{section}] " + _inline_words(sentence.words))
             if len(sentences) > 3:
                 lines.append(f"  [{section}] ... and {len(sentences) - 3} more")
+        lines.append("")
+    if changes.guards:
+        count = sum(len(v) for v in changes.guards.values())
+        lines.append(f"Sentences whose guard changed ({count})")
+        for section, guarded in changes.guards.items():
+            for change in guarded[:3]:
+                lines.append(f"  [{section}] " + _shorten(change.sentence))
+                lines += [f"      {_guard_text(a)} \u2192 {_guard_text(b)}" for a, b in change.pairs()]
+            if len(guarded) > 3:
+                lines.append(f"  [{section}] ... and {len(guarded) - 3} more")
         lines.append("")
     if changes.charts:
         lines.append(f"Charts changed ({len(changes.charts)}): " + ", ".join(c["name"] for c in changes.charts))
@@ -95,8 +136,11 @@ def _inline_words(words: list[tuple[str, str]]) -> str:
     parts = []
     for op, text in words:
         parts.append(text if op == "equal" else f"[-{text}-]" if op == "delete" else f"{{+{text}+}}")
-    text = " ".join(parts)
-    return text if len(text) <= 220 else text[:217] + "..."
+    return _shorten(" ".join(parts))
+
+
+def _guard_text(guard: str | None) -> str:
+    return "(no guard)" if guard is None else guard
 
 
 # ---------------------------------------------------------------- changes.json
@@ -116,10 +160,12 @@ def changes_json(changes: Changes) -> dict[str, Any]:
         "tools_changed": {k: {"old": a, "new": b} for k, (a, b) in changes.tool_changed.items()},
         "inputs": changes.inputs,
         "figures": [_figure_json(f) for f in changes.figures],
+        "claims": changes.claims,
         "prose": {
             section: [{"old": s.old, "new": s.new, "words": [list(w) for w in s.words]} for s in sentences]
             for section, sentences in changes.prose.items()
         },
+        "guards": {section: [_guard_json(g) for g in guarded] for section, guarded in changes.guards.items()},
         "charts": [{k: c[k] for k in ("name", "title", "status", "figures")} for c in changes.charts],
         "pages": None
         if pages is None
@@ -156,6 +202,10 @@ def _figure_json(f: FigureChange) -> dict[str, Any]:
         "change_text": f.change_text(),
         "caused_by": f.caused_by,
     }
+
+
+def _guard_json(change: GuardChange) -> dict[str, Any]:
+    return {"sentence": change.sentence, "old": list(change.old), "new": list(change.new)}
 
 
 def _page_image_name(change: Any, kind: str) -> str:
@@ -218,15 +268,33 @@ def index_html(changes: Changes) -> str:
         parts.append("<p class='none'>No figure changed.</p>")
     parts.append(f"<h2>Inputs changed ({len(changes.inputs)})</h2>")
     if changes.inputs:
-        parts.append(
-            "<table><thead><tr><th>Input</th><th class='num'>Old</th><th class='num'>New</th></tr></thead><tbody>"
-        )
+        flagged = any(c.get("sourced_changed") for c in changes.inputs)
+        parts.append("<table><thead><tr><th>Input</th><th class='num'>Old</th><th class='num'>New</th>")
+        parts.append(("<th>Source</th>" if flagged else "") + "</tr></thead><tbody>")
         for c in changes.inputs:
+            note = f"<td>{e(SOURCED_CHANGED) if c.get('sourced_changed') else ''}</td>" if flagged else ""
             parts.append(
                 f"<tr><td><code>{e(c['name'])}</code></td><td class='num'>{e(_input_text(c['old'], c['unit']))}</td>"
-                f"<td class='num'>{e(_input_text(c['new'], c['unit']))}</td></tr>"
+                f"<td class='num'>{e(_input_text(c['new'], c['unit']))}</td>{note}</tr>"
             )
         parts.append("</tbody></table>")
+    parts.append(f"<h2>Claims changed ({len(changes.claims)})</h2>")
+    if changes.claims:
+        parts.append("<table><thead><tr><th>Claim</th><th>Status</th><th>Old</th><th>New</th></tr></thead><tbody>")
+        for c in changes.claims:
+            cells = [
+                "<span class='none'>absent</span>"
+                if side is None
+                else f"<strong>{e(_verdict(side['result']))}</strong><br><code>{e(str(side['holds']))}</code>"
+                for side in (c["old"], c["new"])
+            ]
+            parts.append(
+                f"<tr><td>{e(str(c['text']))}<br><code>{e(str(c['id']))}</code></td><td>{e(c['status'])}</td>"
+                f"<td>{cells[0]}</td><td>{cells[1]}</td></tr>"
+            )
+        parts.append("</tbody></table>")
+    else:
+        parts.append("<p class='none'>No claim changed verdict or expression.</p>")
     if changes.tool_changed:
         parts.append("<h2>Tools changed</h2><table><tbody>")
         for k, (a, b) in changes.tool_changed.items():
@@ -242,6 +310,21 @@ def index_html(changes: Changes) -> str:
                 for op, t in sentence.words
             )
             parts.append(f"<div class='sentence'>{words}</div>")
+    count = sum(len(v) for v in changes.guards.values())
+    parts.append(f"<h2>Sentences whose guard changed ({count})</h2>")
+    if not count:
+        parts.append("<p class='none'>No sentence kept its words while its guard changed.</p>")
+    for section, guarded in changes.guards.items():
+        parts.append(f"<h3>{e(section)}</h3>")
+        for change in guarded:
+            rows = "".join(
+                f"<tr><td><del>{e(_guard_text(a))}</del></td><td><ins>{e(_guard_text(b))}</ins></td></tr>"
+                for a, b in change.pairs()
+            )
+            parts.append(
+                f"<div class='sentence'>{e(change.sentence)}<table><thead><tr><th>Old guard</th><th>New guard</th>"
+                f"</tr></thead><tbody>{rows}</tbody></table></div>"
+            )
     parts.append(f"<h2>Charts changed ({len(changes.charts)})</h2>")
     for chart in changes.charts:
         parts.append(f"<h3>{e(chart['title'])} <code>{e(chart['name'])}</code></h3><div class='side'>")

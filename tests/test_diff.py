@@ -12,7 +12,7 @@ import pytest
 import tinyhtml5
 from pypdf import PdfReader, PdfWriter
 
-from memo import diff, pagediff
+from memo import diff, pagediff, review
 from memo.build import build
 from tests.conftest import BUNDLED, ROOT, memo
 
@@ -211,3 +211,223 @@ def test_rev_compares_the_last_commit_with_the_working_tree(tmp_path: Path) -> N
     data = json.loads((project / "d" / "changes.json").read_text())
     assert [c["name"] for c in data["inputs"]] == ["users.conversion_rate"]
     assert data["old"]["label"] == "OLD (HEAD)" and data["new"]["label"] == "NEW (working tree)"
+
+
+# ---------------------------------------------------------------- claims, guards and sourced inputs (hand-made sides)
+
+
+def _data(**parts: object) -> dict:
+    data: dict = {"schema_version": 1, "figures": {}, "inputs": {}, "claims": [], "build": {"versions": {}}}
+    data.update(parts)
+    return data
+
+
+def _side(root: Path, label: str, data: dict, html: str | None = None) -> diff.Side:
+    """A build directory with only figures.json (and memo.html when given), as a side of the diff."""
+    folder = root / label.lower()
+    folder.mkdir()
+    (folder / "figures.json").write_text(json.dumps(data))
+    if html is not None:
+        (folder / "memo.html").write_text(f"<!doctype html><html><body>{html}</body></html>")
+    return diff.Side(label, folder, None, data)
+
+
+def _claim(claim_id: str, holds: str, result: bool) -> dict:
+    return {"id": claim_id, "text": f"the {claim_id} claim", "holds": holds, "result": result, "values": {}}
+
+
+def test_claims_whose_verdict_or_expression_changed(tmp_path: Path) -> None:
+    old = _data(
+        claims=[
+            _claim("flips", "a.x < b.y", True),
+            _claim("steady", "a.x > 0", True),
+            _claim("reworded", "a.x < b.y / 2", True),
+            _claim("dropped", "b.y > 1", False),
+        ]
+    )
+    new = _data(
+        claims=[
+            _claim("flips", "a.x < b.y", False),
+            _claim("steady", "a.x > 0", True),
+            _claim("reworded", "a.x < b.y / 3", True),
+            _claim("fresh", "b.y < 100", True),
+        ]
+    )
+    changes = diff.compare(_side(tmp_path, "OLD", old), _side(tmp_path, "NEW", new))
+    assert changes.any and not changes.inputs and not changes.figures
+    assert [(c["id"], c["status"]) for c in changes.claims] == [
+        ("flips", "verdict changed"),
+        ("reworded", "expression changed"),
+        ("dropped", "removed"),
+        ("fresh", "added"),
+    ]
+    flips = changes.claims[0]
+    assert flips["old"] == {"result": True, "holds": "a.x < b.y"} and flips["new"]["result"] is False
+    assert changes.claims[2]["new"] is None and changes.claims[3]["old"] is None
+    text = review.summary(changes, None)
+    assert "Claims changed (4)\n  flips: holds \u2192 fails\n" in text
+    assert "  reworded: expression changed, still holds: a.x < b.y / 2 \u2192 a.x < b.y / 3" in text
+    assert "  dropped: removed (it failed)" in text and "  fresh: added, holds: b.y < 100" in text
+    assert "steady" not in text
+    data = review.changes_json(changes)
+    assert data["differences"] is True and data["claims"][0] == {
+        "id": "flips",
+        "text": "the flips claim",
+        "old": {"result": True, "holds": "a.x < b.y"},
+        "new": {"result": False, "holds": "a.x < b.y"},
+        "status": "verdict changed",
+    }
+    page = review.index_html(changes)
+    assert "<h2>Claims changed (4)</h2>" in page and "a.x &lt; b.y / 3" in page
+
+
+def test_claims_with_the_same_verdict_and_expression_are_no_difference(tmp_path: Path) -> None:
+    claims = [_claim("steady", "a.x > 0", True)]
+    same = dict(claims=claims, memo={"title": "x"})
+    old, new = _side(tmp_path, "OLD", _data(**same)), _side(tmp_path, "NEW", _data(**same, note="bytes differ"))
+    changes = diff.compare(old, new)
+    assert not changes.claims and not changes.any
+
+
+def _guarded(verdict: str, tail: str = "its peer.") -> str:
+    guard = f"compare valuation.ps_current vs peers.openrouter_ps: {verdict}"
+    return (
+        "<section id='valuation'><h2>Valuation</h2>"
+        f"<p>VVV trades <span data-guard='{guard}'>well below</span> {tail} The forward multiple is "
+        "<span data-guard='claim forward_below_current: valuation.ps_forward &lt; valuation.ps_current: holds'>"
+        "lower</span>.</p></section>"
+    )
+
+
+def test_a_sentence_whose_guard_changed_but_not_its_words(tmp_path: Path) -> None:
+    old = _side(tmp_path, "OLD", _data(), _guarded("well below"))
+    new = _side(tmp_path, "NEW", _data(), _guarded("about level"))
+    changes = diff.compare(old, new)
+    assert not changes.prose and changes.any
+    sentence = "VVV trades well below its peer."
+    assert changes.guards == {
+        "valuation": [
+            diff.GuardChange(
+                sentence,
+                ("compare valuation.ps_current vs peers.openrouter_ps: well below",),
+                ("compare valuation.ps_current vs peers.openrouter_ps: about level",),
+            )
+        ]
+    }
+    text = review.summary(changes, None)
+    assert (
+        "Sentences whose guard changed (1)\n  [valuation] VVV trades well below its peer.\n"
+        "      compare valuation.ps_current vs peers.openrouter_ps: well below \u2192 "
+        "compare valuation.ps_current vs peers.openrouter_ps: about level\n"
+    ) in text
+    data = review.changes_json(changes)
+    assert data["guards"] == {
+        "valuation": [
+            {
+                "sentence": sentence,
+                "old": ["compare valuation.ps_current vs peers.openrouter_ps: well below"],
+                "new": ["compare valuation.ps_current vs peers.openrouter_ps: about level"],
+            }
+        ]
+    }
+    assert data["prose"] == {}
+    page = review.index_html(changes)
+    assert "<h2>Sentences whose guard changed (1)</h2>" in page and "about level" in page
+    # when the words change too, the word diff shows it and the guard is not listed again
+    reworded = _side(tmp_path, "REWORDED", _data(), _guarded("about level", "its closest peer."))
+    changes = diff.compare(old, reworded)
+    assert list(changes.prose) == ["valuation"] and not changes.guards
+
+
+def test_guards_begin_in_the_sentence_of_their_first_word() -> None:
+    html = (
+        "<section id='s'><p>First sentence ends here. <span data-guard='g1'>Second</span> sentence has "
+        "<em data-guard='g2'><b data-guard='g3'>two</b> guards</em>.</p>"
+        "<div data-guard='g4'><p> Wrapped block.</p></div>"
+        "<p>Empty guard here<span data-guard='g5'></span>. Next one.</p>"
+        "<table><tr><td data-guard='g6'>cell</td><td>other</td></tr></table></section>"
+    )
+    plain = re.sub(r" data-guard='[^']*'", "", html)
+    assert diff.section_sentences(html) == diff.section_sentences(plain)
+    assert diff.section_guarded(html)["s"] == [
+        diff.Sentence("First sentence ends here."),
+        diff.Sentence("Second sentence has two guards.", ("g1", "g2", "g3")),
+        diff.Sentence("Wrapped block.", ("g4",)),
+        diff.Sentence("Empty guard here.", ("g5",)),
+        diff.Sentence("Next one."),
+        diff.Sentence("cell \u00b7 other", ("g6",)),
+    ]
+
+
+def _input(value: float, sourced: float | None, source: bool = True) -> dict:
+    entry: dict = {"value": value, "unit": "share", "estimate": False}
+    if source:
+        entry["source"] = {"ref": "vvv-analysis", "where": "growth", "date": "2026-05-16"}
+    if sourced is not None:
+        entry["sourced"] = {"value": sourced}
+    return entry
+
+
+def test_a_sourced_input_changed_in_the_file_and_one_changed_by_set(tmp_path: Path) -> None:
+    figure = {"unit": "share", "formula": "...", "label": "Blend"}
+    old = _data(
+        inputs={
+            "users.conversion_rate": _input(0.05, 0.05),  # the file's value edited
+            "users.churn": _input(0.02, 0.02),  # only --set on the new side
+            "users.retention": _input(0.9, 0.9),  # the file edited to what --set gave before
+            "users.legacy": _input(0.3, None),  # a build from before "sourced"
+        },
+        figures={"blend": {**figure, "value": 1.0, "inputs": ["users.churn", "users.retention"]}},
+    )
+    new = _data(
+        inputs={
+            "users.conversion_rate": _input(0.06, 0.06),
+            "users.churn": _input(0.03, 0.02),
+            "users.retention": _input(0.9, 0.8),
+            "users.legacy": _input(0.4, 0.4),
+        },
+        figures={"blend": {**figure, "value": 2.0, "inputs": ["users.churn", "users.retention"]}},
+    )
+    changes = diff.compare(_side(tmp_path, "OLD", old), _side(tmp_path, "NEW", new))
+    flags = {c["name"]: c["sourced_changed"] for c in changes.inputs}
+    assert flags == {
+        "users.conversion_rate": True,
+        "users.churn": False,
+        "users.retention": True,
+        "users.legacy": False,
+    }
+    assert changes.figures[0].caused_by == ["users.churn"]  # retention's value did not change
+    text = review.summary(changes, None)
+    assert "  users.conversion_rate: sourced input changed: check the source\n" in text
+    assert "  users.retention: sourced input changed: check the source\n" in text
+    assert "users.churn: sourced" not in text and "users.legacy: sourced" not in text
+    data = review.changes_json(changes)
+    assert [c["sourced_changed"] for c in data["inputs"]] == [True, False, True, False]
+    assert "sourced input changed: check the source" in review.index_html(changes)
+
+
+def test_changes_json_keeps_its_keys_and_adds_claims_and_guards(tmp_path: Path) -> None:
+    old = _side(tmp_path, "OLD", _data(claims=[_claim("flips", "a < b", True)]), _guarded("well below"))
+    new = _side(tmp_path, "NEW", _data(claims=[_claim("flips", "a < b", False)]), _guarded("about level"))
+    out = tmp_path / "review"
+    review.write(diff.compare(old, new), out)
+    data = json.loads((out / "changes.json").read_text())
+    assert set(data) == {
+        "schema_version",
+        "differences",
+        "old",
+        "new",
+        "tools_changed",
+        "inputs",
+        "figures",
+        "claims",
+        "prose",
+        "guards",
+        "charts",
+        "pages",
+    }
+    assert data["differences"] is True and data["claims"][0]["status"] == "verdict changed"
+    assert list(data["guards"]) == ["valuation"]
+    html = (out / "index.html").read_text()
+    assert "Claims changed (1)" in html and "Sentences whose guard changed (1)" in html
+    assert "valuation.ps_forward &lt; valuation.ps_current" not in html  # unchanged guard not shown
