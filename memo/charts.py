@@ -465,7 +465,8 @@ def _remember(
 
 
 def heatmap(d: ChartData, grid_name: str, figure: str) -> tuple[dict[str, Any], str]:
-    """A sensitivity grid as a heatmap: one cell per model run, labelled, the base case outlined."""
+    """A sensitivity grid as a heatmap: one cell per model run, labelled, the base case outlined when it is a cell
+    (a grid with absolute values may not pass through the base; the alt text then says where the base lies)."""
     import numpy as np
 
     from memo.schema import INPUTS
@@ -479,7 +480,7 @@ def heatmap(d: ChartData, grid_name: str, figure: str) -> tuple[dict[str, Any], 
             "column": fmt.by_unit(column_value, columns_input.unit),
             "value": value,
             "label": fmt.by_unit(value, base.unit),
-            "base": i == result.base_row and j == result.base_column,
+            "base": result.base_on_grid and i == result.base_row and j == result.base_column,
         }
         for i, row_value in enumerate(result.rows)
         for j, column_value in enumerate(result.columns)
@@ -509,11 +510,17 @@ def heatmap(d: ChartData, grid_name: str, figure: str) -> tuple[dict[str, Any], 
                     "color": quantitative("value", scale={"scheme": "blues", "type": "log"}, legend=None),
                 },
             },
-            {
-                "data": {"values": [cell for cell in cells if cell["base"]]},
-                "mark": {"type": "rect", "fill": None, "stroke": INK, "strokeWidth": 2.5},
-                "encoding": position,
-            },
+            *(
+                [
+                    {
+                        "data": {"values": [cell for cell in cells if cell["base"]]},
+                        "mark": {"type": "rect", "fill": None, "stroke": INK, "strokeWidth": 2.5},
+                        "encoding": position,
+                    }
+                ]
+                if result.base_on_grid
+                else []
+            ),
             {
                 "data": {"values": cells},
                 "mark": {"type": "text", "fontSize": 11},
@@ -525,9 +532,31 @@ def heatmap(d: ChartData, grid_name: str, figure: str) -> tuple[dict[str, Any], 
             },
         ],
     }
+
+    def lies(spec: Any, axis_values: tuple[float, ...], at: float, place: Any) -> str:
+        shown = f"its {spec.label.lower()}, {fmt.by_unit(at, spec.unit)},"
+        if place.kind == "between":
+            low, high = (fmt.by_unit(v, spec.unit) for v in place.neighbours)
+            return f"{shown} lies between {low} and {high}"
+        if place.kind == "below":
+            return f"{shown} is below the lowest value shown ({fmt.by_unit(axis_values[0], spec.unit)})"
+        return f"{shown} is above the highest value shown ({fmt.by_unit(axis_values[-1], spec.unit)})"
+
+    if result.base_on_grid:
+        where = f"the base case, outlined, is {d.show(figure)}."
+    else:
+        off = [
+            lies(spec, axis_values, at, place)
+            for spec, axis_values, at, place in (
+                (rows_input, result.rows, result.row_base, result.row_place),
+                (columns_input, result.columns, result.column_base, result.column_place),
+            )
+            if place.kind != "on_grid"
+        ]
+        where = f"the base case ({d.show(figure)}) is not on this grid: {' and '.join(off)}."
     alt_text = (
         f"Heatmap of {base.label.lower()} for {rows_input.label.lower()} (rows) against "
         f"{columns_input.label.lower()} (columns): from {fmt.by_unit(min(values), base.unit)} to "
-        f"{fmt.by_unit(max(values), base.unit)}; the base case, outlined, is {d.show(figure)}."
+        f"{fmt.by_unit(max(values), base.unit)}; {where}"
     )
     return chart, alt_text

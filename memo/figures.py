@@ -137,25 +137,41 @@ def dumps(data: Mapping[str, Any]) -> bytes:
 
 
 def analysis_entries(assumptions: Assumptions, analysis: Any) -> dict[str, Any]:
-    """Scenarios, sensitivity grids, tornado, Monte Carlo settings and claims, as published in figures.json."""
+    """Scenarios, sensitivity grids, tornado, Monte Carlo settings and claims, as published in figures.json.
+
+    A grid's axes list the values swept (and the multipliers or offsets given); "base" says where the base case is
+    ("row" / "column": its index, or null when the base is not on that axis, with the base values); "dropped"
+    lists, only when there are some, the computed axis values left off because the input cannot take them."""
     simulation = analysis.simulation
+
+    def axis(given: Any, values: tuple[float, ...]) -> dict[str, Any]:
+        entry: dict[str, Any] = {"input": given.input, "values": list(values), "scales": list(given.scales)}
+        if given.form != "values":
+            entry[given.form] = list(given.values)
+        return entry
+
+    def grid(g: Any) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "title": g.grid.title,
+            "rows": axis(g.grid.rows, g.rows),
+            "columns": axis(g.grid.columns, g.columns),
+            "figures": {figure: values.tolist() for figure, values in g.values.items()},
+            "base": {
+                "row": g.base_row,
+                "column": g.base_column,
+                "row_value": g.row_base,
+                "column_value": g.column_base,
+            },
+        }
+        if g.dropped_rows or g.dropped_columns:
+            entry["dropped"] = {"rows": list(g.dropped_rows), "columns": list(g.dropped_columns)}
+        return entry
+
     return {
         "scenarios": {
             name: {"rationale": s.rationale, "set": dict(s.overrides)} for name, s in assumptions.scenarios.items()
         },
-        "sensitivity": {
-            name: {
-                "title": g.grid.title,
-                "rows": {"input": g.grid.rows.input, "values": list(g.rows), "scales": list(g.grid.rows.scales)},
-                "columns": {
-                    "input": g.grid.columns.input,
-                    "values": list(g.columns),
-                    "scales": list(g.grid.columns.scales),
-                },
-                "figures": {figure: values.tolist() for figure, values in g.values.items()},
-            }
-            for name, g in analysis.grids.items()
-        },
+        "sensitivity": {name: grid(g) for name, g in analysis.grids.items()},
         "tornado": {
             target: [
                 {"input": s.input, "low": s.low, "high": s.high, "at_low": s.at_low, "at_high": s.at_high}

@@ -73,6 +73,16 @@ def markdown() -> str:
         "",
         *_table(("key", "meaning"), [(f"`{k}`", d) for k, d in schema.STATED_KEYS.items()]),
         "",
+        "## constraints",
+        "",
+        "A list of relations between inputs that must hold (by definition, not by judgement: a market cap within "
+        "the FDV, a weighted average within the prices it averages). Each is checked on every build, on the inputs "
+        "after `--set` and on each scenario's; a ranged input is checked at its low, base and high, in every "
+        "combination with the other ranged inputs named. One that does not hold is an error at its `holds`, with "
+        "the values it read and the scenario or range end that broke it.",
+        "",
+        *_table(("key", "meaning"), [(f"`{k}`", d) for k, d in schema.CONSTRAINT_KEYS.items()]),
+        "",
         "## scenarios",
         "",
         "A mapping from a scenario name to:",
@@ -91,6 +101,14 @@ def markdown() -> str:
         "Each axis is:",
         "",
         *_table(("key", "meaning"), [(f"`{k}`", d) for k, d in schema.AXIS_KEYS.items()]),
+        "",
+        "Give exactly one of " + ", ".join(f"`{k}`" for k in schema.AXIS_FORMS) + " (numbers, distinct, "
+        "increasing, at least two). Multipliers and offsets follow the base, so the grid moves with `--set` and "
+        "`--scenario`, and with a multiplier of 1 (an offset of 0) the base case stays a cell, outlined; computed "
+        "values are rounded to "
+        f"{schema.AXIS_DIGITS} significant digits, and those the input cannot take (outside its unit's bounds, or "
+        "not above 0 where it must be) are left off the grid and listed under `dropped` in figures.json. With "
+        "absolute `values`, a base off the grid outlines no cell; figures.json's `base` says so (null index).",
         "",
         "## uncertainty",
         "",

@@ -8,6 +8,7 @@ fixed seed, so a build stays byte-identical.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,21 +39,67 @@ def base_values(inputs: Mapping[str, model.Quantity]) -> dict[str, float]:
 
 
 @dataclass(frozen=True)
+class BasePlace:
+    """Where an axis's base value lies among the axis values (increasing), for a caption to say so.
+
+    ``kind`` is one of:
+
+    - ``"on_grid"``: an axis value equals the base (math.isclose, rel_tol 1e-9); ``index`` is its position and
+      ``neighbours`` is None.
+    - ``"between"``: the base lies strictly between two adjacent axis values; ``neighbours`` is (lower, upper)
+      and ``index`` is the lower one's position (the upper one is at ``index + 1``).
+    - ``"below"``: the base is below the lowest axis value; ``index`` and ``neighbours`` are None.
+    - ``"above"``: the base is above the highest axis value; ``index`` and ``neighbours`` are None.
+    """
+
+    kind: str
+    index: int | None = None
+    neighbours: tuple[float, float] | None = None
+
+
+def base_place(values: Sequence[float], base: float) -> BasePlace:
+    """Where ``base`` lies among ``values`` (distinct, increasing, at least one)."""
+    for i, value in enumerate(values):
+        if math.isclose(value, base, rel_tol=1e-9):
+            return BasePlace("on_grid", i)
+    if base < values[0]:
+        return BasePlace("below")
+    if base > values[-1]:
+        return BasePlace("above")
+    i = next(i for i in range(len(values) - 1) if values[i] < base < values[i + 1])
+    return BasePlace("between", i, (float(values[i]), float(values[i + 1])))
+
+
+@dataclass(frozen=True)
 class GridResult:
     grid: Grid
-    rows: tuple[float, ...]
+    rows: tuple[float, ...]  # the values the rows sweep (relative axes computed from the base, illegal ones dropped)
     columns: tuple[float, ...]
     values: dict[str, np.ndarray]  # figure -> rows x columns
-    base_row: int  # index of the axis value closest to the base case
-    base_column: int
+    base_row: int | None  # index of the row whose value is the base case, None when the base is not on the grid
+    base_column: int | None
+    row_base: float  # the base value of the rows' input (dates as day numbers)
+    column_base: float
+    row_place: BasePlace  # where row_base lies among the rows
+    column_place: BasePlace
+    dropped_rows: tuple[float, ...]  # computed axis values the input cannot take, left off the grid, in order
+    dropped_columns: tuple[float, ...]
+
+    @property
+    def base_on_grid(self) -> bool:
+        """Both axes pass through the base, so one cell is the base case."""
+        return self.base_row is not None and self.base_column is not None
 
 
 def sweep(inputs: Mapping[str, model.Quantity], grid: Grid) -> GridResult:
     """Every cell of a two-way grid in one vectorised evaluation."""
     values: dict[str, object] = dict(base_values(inputs))
-    row_values = np.array(grid.rows.values, dtype=float)[:, None]
-    column_values = np.array(grid.columns.values, dtype=float)[None, :]
-    shape = (len(grid.rows.values), len(grid.columns.values))
+    row_base, column_base = inputs[grid.rows.input].base, inputs[grid.columns.input].base
+    rows, dropped_rows = grid.rows.points(row_base)
+    columns, dropped_columns = grid.columns.points(column_base)
+    row_values = np.array(rows, dtype=float)[:, None]
+    column_values = np.array(columns, dtype=float)[None, :]
+    shape = (len(rows), len(columns))
     for axis, axis_values in ((grid.rows, row_values), (grid.columns, column_values)):
         base = inputs[axis.input].base
         values[axis.input] = np.broadcast_to(axis_values, shape)
@@ -61,18 +108,21 @@ def sweep(inputs: Mapping[str, model.Quantity], grid: Grid) -> GridResult:
     with np.errstate(divide="ignore", invalid="ignore"):
         result = model.evaluate(values, grid.figures)
     out = {name: np.broadcast_to(np.asarray(result[name], dtype=float), shape).copy() for name in grid.figures}
+    row_place, column_place = base_place(rows, row_base), base_place(columns, column_base)
     return GridResult(
         grid,
-        grid.rows.values,
-        grid.columns.values,
+        rows,
+        columns,
         out,
-        _nearest(grid.rows.values, inputs[grid.rows.input].base),
-        _nearest(grid.columns.values, inputs[grid.columns.input].base),
+        row_place.index if row_place.kind == "on_grid" else None,
+        column_place.index if column_place.kind == "on_grid" else None,
+        float(row_base),
+        float(column_base),
+        row_place,
+        column_place,
+        dropped_rows,
+        dropped_columns,
     )
-
-
-def _nearest(values: Sequence[float], target: float) -> int:
-    return int(np.argmin(np.abs(np.asarray(values) - target)))
 
 
 @dataclass(frozen=True)

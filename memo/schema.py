@@ -88,7 +88,16 @@ INPUTS: dict[str, InputSpec] = _inputs(
     InputSpec("market.privacy_share", "share", "Privacy segment's share of the inference market", ranged=True),
 )
 
-TOP_LEVEL_SECTIONS = ("memo", "sources", "stated", "scenarios", "sensitivity", "uncertainty", "claims")
+TOP_LEVEL_SECTIONS = (
+    "memo",
+    "sources",
+    "stated",
+    "constraints",
+    "scenarios",
+    "sensitivity",
+    "uncertainty",
+    "claims",
+)
 DISTRIBUTIONS = ("triangular", "uniform")
 INPUT_GROUPS = tuple(dict.fromkeys(name.split(".")[0] for name in INPUTS))
 
@@ -131,14 +140,20 @@ SCENARIO_KEYS: dict[str, str] = {
 
 AXIS_KEYS: dict[str, str] = {
     "input": "the input the axis varies",
-    "values": "the values it takes, in order",
+    "values": "the values it takes, in increasing order (absolute: they stay put when the base moves)",
+    "multipliers": "instead of values: each value is the base times a multiplier (1 is the base), increasing, above 0",
+    "offsets": "instead of values: each value is the base plus an offset (0 is the base), increasing",
     "scales": "inputs that move in proportion (a token price moves market cap and FDV with it)",
 }
+# An axis gives exactly one of these; multipliers and offsets follow the base (after --set or a scenario).
+AXIS_FORMS = ("values", "multipliers", "offsets")
+# Computed axis values are rounded to this many significant digits, so 0.05 - 0.02 is 0.03.
+AXIS_DIGITS = 12
 
 GRID_KEYS: dict[str, str] = {
     "title": "the grid's title in the memo",
-    "rows": "the axis down the side (input, values, scales)",
-    "columns": "the axis across the top (input, values, scales)",
+    "rows": "the axis down the side (input; values, multipliers or offsets; scales)",
+    "columns": "the axis across the top (input; values, multipliers or offsets; scales)",
     "figures": "the figures computed in every cell",
 }
 
@@ -152,6 +167,15 @@ CLAIM_KEYS: dict[str, str] = {
     "id": "the name templates use to mark the sentence that relies on the claim",
     "text": "the claim in words",
     "holds": "an expression over figures: names, numbers, arithmetic, comparisons, and / or / not",
+}
+
+CONSTRAINT_KEYS: dict[str, str] = {
+    "id": "the constraint's name, used in error messages",
+    "text": "the relation in words",
+    "holds": (
+        "a condition over inputs (not figures): names, numbers, arithmetic, comparisons, and / or / not; "
+        "dates compare as day numbers"
+    ),
 }
 
 SOURCE_REF_KEYS: dict[str, str] = {

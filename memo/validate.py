@@ -86,9 +86,46 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Axis:
+    """One axis of a sensitivity grid. ``values`` are the numbers the file gives, read as ``form`` says:
+    absolute values (``"values"``), or relative to the input's base (``"multipliers"``: base x each;
+    ``"offsets"``: base + each). ``points`` turns them into the values the grid sweeps."""
+
     input: str
     values: tuple[float, ...]
     scales: tuple[str, ...] = ()
+    form: str = "values"  # one of schema.AXIS_FORMS
+
+    def points(self, base: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(the axis values at this base, the computed values dropped from the axis), both in order.
+
+        Absolute values are returned as given. Relative ones are computed from ``base`` and rounded to
+        ``schema.AXIS_DIGITS`` significant digits (0.05 - 0.02 is 0.03, not 0.030000000000000002); a value
+        within rel_tol 1e-9 of the base is the base exactly. A computed value the input cannot take (outside its
+        unit's bounds, not above 0 where it must be, not a date) or that repeats an earlier one is dropped.
+        """
+        if self.form == "values":
+            return self.values, ()
+        spec = schema.INPUTS[self.input]
+        unit = schema.UNITS[spec.unit]
+        kept: list[float] = []
+        dropped: list[float] = []
+        for step in self.values:
+            if self.form == "multipliers":
+                value = _tidy(base * step, abs(base * step))
+            else:
+                value = _tidy(base + step, max(abs(base), abs(step)))
+            if math.isclose(value, base, rel_tol=1e-9):
+                value = base
+            legal = _out_of_domain(spec, unit, value) is None and value not in kept
+            (kept if legal else dropped).append(value)
+        return tuple(kept), tuple(dropped)
+
+
+def _tidy(value: float, scale: float) -> float:
+    """``value`` rounded to schema.AXIS_DIGITS significant digits of ``scale`` (the size of what was added)."""
+    if value == 0 or scale == 0 or not math.isfinite(value):
+        return value
+    return round(value, schema.AXIS_DIGITS - 1 - math.floor(math.log10(scale)))
 
 
 @dataclass(frozen=True)
@@ -118,6 +155,18 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class Constraint:
+    """A relation between inputs that must hold (``constraints:``), checked on every build."""
+
+    id: str
+    text: str
+    holds: str
+    file: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
 class Assumptions:
     memo: MemoMeta
     sources: dict[str, Source]
@@ -127,6 +176,7 @@ class Assumptions:
     sensitivity: tuple[Grid, ...] = ()
     uncertainty: Uncertainty | None = None
     claims: tuple[Claim, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
 
 
 class _Checker:
@@ -226,7 +276,13 @@ def validate(doc: Document, figure_names: Iterable[str] = ()) -> Assumptions:
     inputs = _validate_inputs(check, root, sources)
     figures = set(figure_names)
     stated = _validate_stated(check, root.get("stated", []), ("stated",), figures)
+    constraints = (
+        _validate_constraints(check, root["constraints"], ("constraints",), figures) if "constraints" in root else ()
+    )
+    before = len(check.problems)
     scenarios = _validate_scenarios(check, root["scenarios"], ("scenarios",)) if "scenarios" in root else {}
+    # A scenario with a bad replacement would be checked without it; check the scenarios only when all are sound.
+    checked_scenarios = scenarios if len(check.problems) == before else {}
     grids = (
         _validate_sensitivity(check, root["sensitivity"], ("sensitivity",), figures) if "sensitivity" in root else ()
     )
@@ -234,9 +290,11 @@ def validate(doc: Document, figure_names: Iterable[str] = ()) -> Assumptions:
         _validate_uncertainty(check, root["uncertainty"], ("uncertainty",), figures) if "uncertainty" in root else None
     )
     claims = _validate_claims(check, root["claims"], ("claims",), figures) if "claims" in root else ()
+    check.problems += constraint_problems(constraints, inputs, checked_scenarios)
+    _check_axes(check, grids, inputs, checked_scenarios)
     if check.problems or memo is None:
         raise InputError(check.problems)
-    return Assumptions(memo, sources, inputs, stated, scenarios, grids, uncertainty, claims)
+    return Assumptions(memo, sources, inputs, stated, scenarios, grids, uncertainty, claims, constraints)
 
 
 def _validate_memo(check: _Checker, value: Any, path: Path_) -> MemoMeta | None:
@@ -392,16 +450,26 @@ def _domain_value(check: _Checker, spec: schema.InputSpec, unit: schema.Unit, va
     number = check.number(value, path)
     if number is None:
         return None
-    if unit.maximum is not None and not unit.minimum <= number <= unit.maximum:
-        check.error(path, f"must be between {unit.minimum:g} and {unit.maximum:g}, got {number:g}")
-        return None
-    if spec.positive and number <= 0:
-        check.error(path, f"must be greater than 0, got {number:g}")
-        return None
-    if unit.minimum is not None and number < unit.minimum:
-        check.error(path, f"must be {unit.minimum:g} or more, got {number:g}")
+    problem = _out_of_domain(spec, unit, number)
+    if problem is not None:
+        check.error(path, problem)
         return None
     return number
+
+
+def _out_of_domain(spec: schema.InputSpec, unit: schema.Unit, number: float) -> str | None:
+    """Why ``number`` cannot be a value of this input (dates as day numbers), or None when it can."""
+    if unit.is_date:
+        if not (number == int(number) and 1 <= number <= dt.date.max.toordinal()):
+            return f"must be a whole day number from 1 to {dt.date.max.toordinal()}, got {number:g}"
+        return None
+    if unit.maximum is not None and not unit.minimum <= number <= unit.maximum:
+        return f"must be between {unit.minimum:g} and {unit.maximum:g}, got {number:g}"
+    if spec.positive and number <= 0:
+        return f"must be greater than 0, got {number:g}"
+    if unit.minimum is not None and number < unit.minimum:
+        return f"must be {unit.minimum:g} or more, got {number:g}"
+    return None
 
 
 def _validate_source_ref(check: _Checker, value: Any, path: Path_, sources: Mapping[str, Source]) -> SourceRef | None:
@@ -517,33 +585,97 @@ def _validate_scenarios(check: _Checker, value: Any, path: Path_) -> dict[str, S
 
 
 def _validate_axis(check: _Checker, value: Any, path: Path_) -> Axis | None:
-    fields = check.mapping(value, path, "a mapping with input and values")
+    fields = check.mapping(value, path, "a mapping with input and values (or multipliers or offsets)")
     if fields is None:
         return None
     check.unknown_keys(fields, schema.AXIS_KEYS, path)
-    check.required(fields, ("input", "values"), path)
+    check.required(fields, ("input",), path)
+    forms = [k for k in schema.AXIS_FORMS if k in fields]
+    if not forms:
+        check.error(path, "missing required key 'values' (or 'multipliers' or 'offsets')", of_key=True)
+    elif len(forms) > 1:
+        check.error(
+            (*path, forms[1]),
+            f"give exactly one of values, multipliers or offsets, not {' and '.join(forms)}",
+            of_key=True,
+        )
     name = _input_name(check, fields["input"], (*path, "input")) if "input" in fields else None
-    raw = fields.get("values")
-    if "values" in fields and (not isinstance(raw, list) or len(raw) < 2):
-        check.error((*path, "values"), f"must be a list of at least two values, got {_kind(raw)}")
+    form = forms[0] if len(forms) == 1 else None
+    raw = fields.get(form) if form else None
+    if form and (not isinstance(raw, list) or len(raw) < 2):
+        got = f"a list of {len(raw)}" if isinstance(raw, list) else _kind(raw)
+        check.error((*path, form), f"must be a list of at least two {form}, got {got}")
         return None
     scales = fields.get("scales", [])
     if not isinstance(scales, list):
         check.error((*path, "scales"), f"must be a list of input names, got {_kind(scales)}")
         return None
     scaled = [_input_name(check, s, (*path, "scales", i)) for i, s in enumerate(scales)]
-    if name is None or raw is None:
+    if name is None or form is None or raw is None:
         return None
-    values = [_number_for(check, name, v, (*path, "values", i)) for i, v in enumerate(raw)]
+    if form == "values":
+        values = [_number_for(check, name, v, (*path, form, i)) for i, v in enumerate(raw)]
+    else:
+        values = [check.number(v, (*path, form, i)) for i, v in enumerate(raw)]
+    if form == "multipliers":
+        for i, v in enumerate(values):
+            if v is not None and v <= 0:
+                check.error((*path, form, i), f"must be greater than 0, got {v:g}")
+                values[i] = None
+        if schema.UNITS[schema.INPUTS[name].unit].is_date:
+            check.error((*path, form), f"{name} is a date, which cannot be multiplied; use offsets (in days)")
+            return None
     if None in values or None in scaled:
         return None
     if name in scaled:
         check.error((*path, "scales"), f"{name} cannot scale with itself")
         return None
     if sorted(values) != values or len(set(values)) != len(values):
-        check.error((*path, "values"), "must be distinct and in increasing order")
+        check.error((*path, form), "must be distinct and in increasing order")
         return None
-    return Axis(name, tuple(values), tuple(scaled))
+    return Axis(name, tuple(values), tuple(scaled), form)
+
+
+def _check_axes(
+    check: _Checker, grids: Iterable[Grid], inputs: Mapping[str, Input], scenarios: Mapping[str, Scenario]
+) -> None:
+    """A relative axis must leave a value on the grid at the base and in every scenario that moves its input."""
+    for grid in grids:
+        for side, axis in (("rows", grid.rows), ("columns", grid.columns)):
+            if axis.form == "values" or axis.input not in inputs:
+                continue
+            cases = [(inputs[axis.input].number, "")]
+            cases += [
+                (s.overrides[axis.input], f" in the {n} scenario")
+                for n, s in scenarios.items()
+                if axis.input in s.overrides
+            ]
+            unit = schema.INPUTS[axis.input].unit
+            path = ("sensitivity", grid.name, side, axis.form)
+            for base, where in cases:
+                if axis.form == "multipliers" and base == 0:
+                    check.error(
+                        path, f"multipliers need a base other than 0; {axis.input} is {_show(base, unit)}{where}"
+                    )
+                    continue
+                kept, dropped = axis.points(base)
+                if not kept:
+                    computed = ", ".join(_show(v, unit) for v in dropped)
+                    check.error(
+                        path,
+                        f"leave no value {axis.input} can take at its base of {_show(base, unit)}{where} "
+                        f"(computed: {computed})",
+                    )
+
+
+def _show(value: float, unit: str) -> str:
+    """``value`` as the memo prints it in ``unit`` (plainly when it is no valid value of the unit, as a bad date)."""
+    from memo import format as fmt
+
+    try:
+        return fmt.by_unit(value, unit)
+    except (ValueError, OverflowError):
+        return f"{value:g}"
 
 
 def _validate_sensitivity(check: _Checker, value: Any, path: Path_, figures: set[str]) -> tuple[Grid, ...]:
@@ -594,6 +726,106 @@ def _validate_uncertainty(check: _Checker, value: Any, path: Path_, figures: set
     if not ok or None in targets or "draws" not in fields or "seed" not in fields:
         return None
     return Uncertainty(draws, seed, tuple(targets))
+
+
+def _validate_constraints(check: _Checker, value: Any, path: Path_, figures: set[str]) -> tuple[Constraint, ...]:
+    from memo import expr
+
+    if not isinstance(value, list):
+        check.error(path, f"must be a list of constraints, got {_kind(value)}")
+        return ()
+    out: list[Constraint] = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        item_path = (*path, i)
+        fields = check.mapping(item, item_path, "a mapping with id, text and holds")
+        if fields is None:
+            continue
+        check.unknown_keys(fields, schema.CONSTRAINT_KEYS, item_path)
+        check.required(fields, schema.CONSTRAINT_KEYS, item_path)
+        constraint_id = check.text(fields["id"], (*item_path, "id")) if "id" in fields else None
+        if constraint_id is not None and constraint_id in seen:
+            check.error((*item_path, "id"), f"constraint id '{constraint_id}' is used twice")
+            constraint_id = None
+        seen.add(constraint_id or "")
+        text = check.text(fields["text"], (*item_path, "text")) if "text" in fields else None
+        source = check.text(fields["holds"], (*item_path, "holds")) if "holds" in fields else None
+        if source is None:
+            continue
+        try:
+            parsed = expr.parse(source)
+        except expr.ExprError as exc:
+            check.error((*item_path, "holds"), f"not a valid constraint: {exc}")
+            continue
+        unknown = [n for n in parsed.names if n not in schema.INPUTS]
+        if unknown and unknown[0] in figures:
+            message = f"{unknown[0]} is a figure, not an input; a constraint relates inputs (a claim compares figures)"
+            check.error((*item_path, "holds"), message)
+            continue
+        if unknown:
+            hint = difflib.get_close_matches(unknown[0], schema.INPUTS, n=1)
+            check.error(
+                (*item_path, "holds"),
+                f"unknown input '{unknown[0]}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""),
+            )
+            continue
+        if not parsed.is_condition:
+            check.error((*item_path, "holds"), "a constraint must compare inputs (use < <= > >= == !=)")
+            continue
+        if constraint_id is not None and text is not None:
+            pos = check.doc.position((*item_path, "holds"))
+            where = check.doc.origin((*item_path, "holds"))
+            out.append(Constraint(constraint_id, text, source, where, pos.line, pos.column))
+    return tuple(out)
+
+
+_ENDS = ("base", "low", "high")  # the base first, so a constraint broken at the base is reported as such
+
+
+def constraint_problems(
+    constraints: Iterable[Constraint], inputs: Mapping[str, Input], scenarios: Mapping[str, Scenario] | None = None
+) -> list[Diagnostic]:
+    """Each constraint that does not hold, as a diagnostic at its ``holds``.
+
+    A constraint is checked on the inputs and on each scenario that replaces one of the inputs it names (a
+    replaced input is a point); a ranged input is checked at its base, low and high, in every combination with
+    the other ranged inputs the constraint names. Dates are day numbers (``Input.number``). A constraint naming an
+    input that did not validate is skipped: that input's own problem is reported instead.
+    """
+    import itertools
+
+    from memo import expr
+
+    points = {name: {"base": item.number, "low": item.low, "high": item.high} for name, item in inputs.items()}
+    out: list[Diagnostic] = []
+    for constraint in constraints:
+        parsed = expr.parse(constraint.holds)
+        if any(name not in points for name in parsed.names):
+            continue
+        cases: list[tuple[dict[str, float], str]] = [({}, "")]
+        cases += [
+            ({k: v for k, v in s.overrides.items() if k in parsed.names}, f" in the {name} scenario")
+            for name, s in (scenarios or {}).items()
+            if any(k in parsed.names for k in s.overrides)
+        ]
+        for overrides, scenario in cases:
+            ranged = [n for n in parsed.names if n not in overrides and points[n]["low"] is not None]
+            for ends in itertools.product(_ENDS, repeat=len(ranged)):
+                at = dict(zip(ranged, ends, strict=True))
+                env = {n: overrides[n] if n in overrides else points[n][at.get(n, "base")] for n in parsed.names}
+                if bool(parsed.evaluate(env)):
+                    continue
+                shown = ", ".join(f"{n} = {_show(env[n], schema.INPUTS[n].unit)}" for n in parsed.names)
+                moved = [f"the {end} end of {n}" for n, end in at.items() if end != "base"]
+                place = f" at {' and '.join(moved)}" if moved else ""
+                message = f"does not hold: {constraint.text}: {constraint.holds} with {shown}{place}{scenario}"
+                out.append(
+                    Diagnostic(
+                        constraint.file, constraint.line, constraint.column, f"constraints.{constraint.id}", message
+                    )
+                )
+                break
+    return out
 
 
 def _validate_claims(check: _Checker, value: Any, path: Path_, figures: set[str]) -> tuple[Claim, ...]:

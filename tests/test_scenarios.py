@@ -11,6 +11,8 @@ import pytest
 import tinyhtml5
 
 from memo import expr, model, scenarios
+from memo import figures as figures_json
+from memo import format as fmt
 from memo.build import analyse, build, compute, quantities, read_inputs, with_scenario
 from memo.errors import InputError, MemoError
 from tests.conftest import BUNDLED, line_col, memo
@@ -111,6 +113,203 @@ def test_every_grid_cell_equals_the_model(assumptions, analysis) -> None:
     )
 
 
+def _analysed(path: Path, overrides: tuple[str, ...] = ()):
+    assumptions = read_inputs(path, overrides).assumptions
+    figures, _ = compute(assumptions)
+    return assumptions, figures, analyse(assumptions, figures)
+
+
+def _heatmap(assumptions, figures, analysis, grid: str) -> tuple[dict, str]:
+    from memo import charts
+
+    return charts.heatmap(charts.ChartData(figures, assumptions.inputs, {}, analysis), grid, "valuation.ps_forward")
+
+
+def _outlined(chart: dict) -> list[tuple[str, str]]:
+    outlines = [layer for layer in chart["layer"] if layer["mark"].get("fill", "") is None]
+    return [(cell["row"], cell["column"]) for layer in outlines for cell in layer["data"]["values"]]
+
+
+def test_the_bundled_relative_grids_give_the_same_cells_as_before(analysis) -> None:
+    growth, conversion = analysis.grids["growth_price"], analysis.grids["conversion_arppu"]
+    assert growth.rows == (50e6, 75e6, 100e6, 134e6, 170e6)  # exactly: computed values are rounded
+    assert growth.columns == (7, 10.5, 14, 21, 28)
+    assert conversion.rows == (0.03, 0.04, 0.05, 0.06, 0.07)
+    assert conversion.columns == (16, 18, 18.5, 19, 22)
+    for g in (growth, conversion):
+        assert (g.base_row, g.base_column) == (2, 2)
+        assert g.row_place == g.column_place == scenarios.BasePlace("on_grid", 2)
+        assert g.dropped_rows == g.dropped_columns == ()
+
+
+def test_a_grid_with_multipliers_follows_the_base() -> None:
+    assumptions, figures, analysis = _analysed(BUNDLED, ("token.price=50",))
+    g = analysis.grids["growth_price"]
+    assert g.columns == (25, 37.5, 50, 75, 100)
+    assert (g.base_row, g.base_column, g.column_base) == (2, 2, 50)
+    assert g.values["valuation.ps_forward"][2, 2] == pytest.approx(figures["valuation.ps_forward"].value, rel=1e-12)
+    chart, alt = _heatmap(assumptions, figures, analysis, "growth_price")
+    assert _outlined(chart) == [("$100M", "$50")]
+    assert f"the base case, outlined, is {fmt.by_unit(figures['valuation.ps_forward'].value, 'multiple')}." in alt
+    entry = figures_json.analysis_entries(assumptions, analysis)["sensitivity"]["growth_price"]
+    assert entry["base"] == {"row": 2, "column": 2, "row_value": 100e6, "column_value": 50.0}
+    assert entry["columns"]["multipliers"] == [0.5, 0.75, 1, 1.5, 2]
+    assert entry["columns"]["values"] == [25, 37.5, 50, 75, 100]
+    assert "dropped" not in entry
+
+
+def test_a_grid_of_absolute_values_with_the_base_off_it_outlines_nothing(tmp_path: Path, bundled_text: str) -> None:
+    text = bundled_text.replace(
+        "columns: {input: token.price, multipliers: [0.5, 0.75, 1, 1.5, 2],",
+        "columns: {input: token.price, values: [7, 10.5, 14, 21, 28],",
+    )
+    (tmp_path / "assumptions.yaml").write_text(text)
+    assumptions, figures, analysis = _analysed(tmp_path / "assumptions.yaml", ("token.price=50",))
+    g = analysis.grids["growth_price"]
+    assert g.columns == (7, 10.5, 14, 21, 28)
+    assert (g.base_row, g.base_column, g.column_base) == (2, None, 50)
+    assert g.column_place == scenarios.BasePlace("above")
+    chart, alt = _heatmap(assumptions, figures, analysis, "growth_price")
+    assert _outlined(chart) == []
+    shown = fmt.by_unit(figures["valuation.ps_forward"].value, "multiple")
+    assert alt.endswith(
+        f"the base case ({shown}) is not on this grid: its vvv token price, $50, is above the highest value shown ($28)."
+    )
+    entry = figures_json.analysis_entries(assumptions, analysis)["sensitivity"]["growth_price"]
+    assert entry["base"] == {"row": 2, "column": None, "row_value": 100e6, "column_value": 50.0}
+    assert "multipliers" not in entry["columns"]
+
+    _, _, between = _analysed(tmp_path / "assumptions.yaml", ("token.price=12",))
+    g = between.grids["growth_price"]
+    assert g.base_column is None and g.column_place == scenarios.BasePlace("between", 1, (10.5, 14))
+
+
+def test_where_the_base_lies_on_an_axis() -> None:
+    values = (7.0, 10.5, 14.0)
+    assert scenarios.base_place(values, 14 * (1 + 1e-12)) == scenarios.BasePlace("on_grid", 2)
+    assert scenarios.base_place(values, 7) == scenarios.BasePlace("on_grid", 0)
+    assert scenarios.base_place(values, 8) == scenarios.BasePlace("between", 0, (7.0, 10.5))
+    assert scenarios.base_place(values, 3) == scenarios.BasePlace("below")
+    assert scenarios.base_place(values, 50) == scenarios.BasePlace("above")
+
+
+def test_offsets_that_give_a_value_the_input_cannot_take_drop_it() -> None:
+    assumptions, figures, analysis = _analysed(BUNDLED, ("users.conversion_rate=0.01",))
+    g = analysis.grids["conversion_arppu"]
+    assert g.rows == (0, 0.01, 0.02, 0.03)  # 0.01 - 0.02 is below 0, which no share can be
+    assert g.dropped_rows == (-0.01,) and g.dropped_columns == ()
+    assert (g.base_row, g.base_column) == (1, 2)
+    assert g.values["valuation.ps_forward"].shape == (4, 5)
+    entry = figures_json.analysis_entries(assumptions, analysis)["sensitivity"]["conversion_arppu"]
+    assert entry["dropped"] == {"rows": [-0.01], "columns": []}
+    assert entry["rows"]["values"] == [0, 0.01, 0.02, 0.03]
+    assert _outlined(_heatmap(assumptions, figures, analysis, "conversion_arppu")[0]) == [("1%", "$18.50")]
+
+    _, _, high = _analysed(BUNDLED, ("users.conversion_rate=0.99",))
+    assert high.grids["conversion_arppu"].rows == (0.97, 0.98, 0.99, 1)
+    assert high.grids["conversion_arppu"].dropped_rows == (1.01,)
+
+
+def test_a_scenario_moves_a_relative_grid() -> None:
+    build_assumptions = with_scenario(read_inputs(BUNDLED).assumptions, "bear")
+    figures, _ = compute(build_assumptions)
+    g = analyse(build_assumptions, figures).grids["growth_price"]
+    assert g.rows == (25e6, 37.5e6, 50e6, 67e6, 85e6) and g.base_row == 2
+
+
+ROWS = "rows: {input: growth.base_new_sub_arr, multipliers: [0.5, 0.75, 1, 1.34, 1.7]}"
+
+
+@pytest.mark.parametrize(
+    ("rows", "needle", "message"),
+    [
+        (
+            "rows: {input: growth.base_new_sub_arr, values: [50e6, 100e6], offsets: [0, 1e6]}",
+            "offsets",
+            "sensitivity.growth_price.rows.offsets: give exactly one of values, multipliers or offsets, "
+            "not values and offsets",
+        ),
+        (
+            "rows: {input: growth.base_new_sub_arr, multipliers: [1]}",
+            "[1]",
+            "sensitivity.growth_price.rows.multipliers: must be a list of at least two multipliers, got a list of 1",
+        ),
+        (
+            "rows: {input: growth.base_new_sub_arr, multipliers: [1, 0.5]}",
+            "[1, 0.5]",
+            "sensitivity.growth_price.rows.multipliers: must be distinct and in increasing order",
+        ),
+        (
+            "rows: {input: growth.base_new_sub_arr, offsets: [0, 0]}",
+            "[0, 0]",
+            "sensitivity.growth_price.rows.offsets: must be distinct and in increasing order",
+        ),
+        (
+            "rows: {input: growth.base_new_sub_arr, multipliers: [0, 1]}",
+            "0, 1]",
+            "sensitivity.growth_price.rows.multipliers[0]: must be greater than 0, got 0",
+        ),
+        (
+            "rows: {input: growth.base_new_sub_arr, offsets: [0, ten]}",
+            "ten",
+            "sensitivity.growth_price.rows.offsets[1]: must be a number, got text 'ten'",
+        ),
+        (
+            "rows: {input: users.registered_date, multipliers: [1, 2]}",
+            "[1, 2]",
+            "sensitivity.growth_price.rows.multipliers: users.registered_date is a date, which cannot be multiplied; "
+            "use offsets (in days)",
+        ),
+        (
+            "rows: {input: growth.base_new_sub_arr, offsets: [-60e6, -55e6]}",
+            "[-60e6",
+            "sensitivity.growth_price.rows.offsets: leave no value growth.base_new_sub_arr can take at its base "
+            "of $50M in the bear scenario (computed: \u2212$10M, \u2212$5.0M)",
+        ),
+    ],
+)
+def test_relative_axes_are_validated(tmp_path: Path, bundled_text: str, rows: str, needle: str, message: str) -> None:
+    text = bundled_text.replace(ROWS, rows)
+    line, col = line_col(text, rows, offset=rows.index(needle))
+    assert _errors(tmp_path, text) == [f"assumptions.yaml:{line}:{col}: error: {message}"]
+
+
+def test_a_misspelt_axis_key_is_named(tmp_path: Path, bundled_text: str) -> None:
+    rows = "rows: {input: growth.base_new_sub_arr, multiplers: [0.5, 1]}"
+    text = bundled_text.replace(ROWS, rows)
+    line, col = line_col(text, rows)
+    assert _errors(tmp_path, text) == [
+        f"assumptions.yaml:{line}:{col}: error: sensitivity.growth_price.rows: "
+        "missing required key 'values' (or 'multipliers' or 'offsets')",
+        f"assumptions.yaml:{line}:{col + rows.index('multiplers')}: error: sensitivity.growth_price.rows.multiplers: "
+        "unknown key 'multiplers' (did you mean 'multipliers'?)",
+    ]
+
+
+def test_a_relative_axis_must_leave_a_value_at_the_base(tmp_path: Path, bundled_text: str) -> None:
+    old = "rows: {input: users.conversion_rate, offsets: [-0.02, -0.01, 0, 0.01, 0.02]}"
+    for new, overrides, message in (
+        (
+            "rows: {input: users.conversion_rate, offsets: [0.96, 0.97]}",
+            (),
+            "offsets: leave no value users.conversion_rate can take at its base of 5% (computed: 101%, 102%)",
+        ),
+        (
+            "rows: {input: users.conversion_rate, multipliers: [0.5, 1]}",
+            ("users.conversion_rate=0",),
+            "multipliers: multipliers need a base other than 0; users.conversion_rate is 0%",
+        ),
+    ):
+        text = bundled_text.replace(old, new)
+        (tmp_path / "assumptions.yaml").write_text(text)
+        with pytest.raises(InputError) as caught:
+            read_inputs(tmp_path / "assumptions.yaml", overrides, display_name="assumptions.yaml")
+        line, col = line_col(text, new, offset=new.index("["))
+        assert [str(d) for d in caught.value.diagnostics] == [
+            f"assumptions.yaml:{line}:{col}: error: sensitivity.conversion_arppu.rows.{message}"
+        ]
+
+
 def test_tornado_swings_are_the_model_at_each_end(assumptions, analysis) -> None:
     q = quantities(assumptions)
     swings = analysis.tornado["valuation.ps_forward"]
@@ -163,7 +362,8 @@ def test_percentiles_are_published_as_figures(tmp_path: Path, analysis) -> None:
 
 def test_a_claim_broken_by_an_override_fails_the_build(tmp_path: Path, bundled_text: str) -> None:
     (tmp_path / "assumptions.yaml").write_text(bundled_text)
-    result = memo("build", "--set", "valuation.market_cap=9e9", cwd=tmp_path)
+    # the FDV rises with the market cap, which may not exceed it (constraints.cap_within_fdv)
+    result = memo("build", "--set", "valuation.market_cap=9e9", "--set", "valuation.fdv=9e9", cwd=tmp_path)
     assert result.returncode == 1
     line, col = line_col(bundled_text, "valuation.ps_current < peers.openrouter_ps")
     assert (
@@ -176,7 +376,8 @@ def test_a_claim_broken_by_an_override_fails_the_build(tmp_path: Path, bundled_t
 
 def test_failing_claims_can_be_allowed_and_are_marked(tmp_path: Path, bundled_text: str) -> None:
     (tmp_path / "assumptions.yaml").write_text(bundled_text)
-    result = memo("build", "--set", "valuation.market_cap=9e9", "--allow-failing-claims", cwd=tmp_path)
+    overrides = ("--set", "valuation.market_cap=9e9", "--set", "valuation.fdv=9e9")
+    result = memo("build", *overrides, "--allow-failing-claims", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "warning: claims.ps_current_below_openrouter: no longer holds" in result.stderr
     tree = tinyhtml5.parse((tmp_path / "build" / "memo.html").read_text())

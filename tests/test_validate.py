@@ -276,3 +276,128 @@ class TestOverrides:
         assert _errors(tmp_path, bundled_text, ("token.price=[1, 2]",)) == [
             "--set:1:13: error: token.price: --set takes a single value"
         ]
+
+
+class TestConstraints:
+    """Relations between inputs (``constraints:``), checked on the inputs, each scenario and each range end."""
+
+    CAP = "valuation.market_cap <= valuation.fdv"
+    CAP_TEXT = "The market cap counts circulating tokens only, so it cannot exceed the fully diluted valuation"
+    ARPPU = "subs.price_pro <= subs.arppu_monthly <= subs.price_max"
+    ARPPU_TEXT = "A weighted average of the tier prices lies between the cheapest and the dearest"
+
+    def test_the_bundled_constraints_hold_for_the_file_and_its_scenarios(self) -> None:
+        from memo.validate import constraint_problems
+
+        assumptions = read_inputs(Path(__file__).resolve().parents[1] / "assumptions.yaml").assumptions
+        assert [c.id for c in assumptions.constraints] == [
+            "cap_within_fdv",
+            "milestones_in_order",
+            "registrations_accumulate",
+            "paid_within_registered",
+            "pro_within_pro_plus",
+            "pro_plus_within_max",
+            "arppu_within_tier_prices",
+        ]
+        assert assumptions.scenarios  # checked on each of them too, and all hold
+        assert constraint_problems(assumptions.constraints, assumptions.inputs, assumptions.scenarios) == []
+
+    def test_a_market_cap_above_the_fdv_in_the_file(self, tmp_path: Path, bundled_text: str) -> None:
+        text = _edit(bundled_text, "    value: 660e6\n", "    value: 1.5e9\n")
+        line, col = line_col(text, self.CAP)
+        assert _errors(tmp_path, text) == [
+            f"assumptions.yaml:{line}:{col}: error: constraints.cap_within_fdv: does not hold: {self.CAP_TEXT}: "
+            f"{self.CAP} with valuation.market_cap = $1.5B, valuation.fdv = $1.12B"
+        ]
+
+    def test_a_market_cap_above_the_fdv_set_on_the_command_line(self, tmp_path: Path, bundled_text: str) -> None:
+        line, col = line_col(bundled_text, self.CAP)
+        assert _errors(tmp_path, bundled_text, ("valuation.market_cap=2e9",)) == [
+            f"assumptions.yaml:{line}:{col}: error: constraints.cap_within_fdv: does not hold: {self.CAP_TEXT}: "
+            f"{self.CAP} with valuation.market_cap = $2.0B, valuation.fdv = $1.12B"
+        ]
+
+    def test_memo_check_refuses_it_in_one_line_without_a_traceback(self, tmp_path: Path, bundled_text: str) -> None:
+        from tests.conftest import memo
+
+        (tmp_path / "assumptions.yaml").write_text(bundled_text)
+        result = memo("check", "--set", "valuation.market_cap=2e9", cwd=tmp_path)
+        line, col = line_col(bundled_text, self.CAP)
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [
+            f"assumptions.yaml:{line}:{col}: error: constraints.cap_within_fdv: does not hold: {self.CAP_TEXT}: "
+            f"{self.CAP} with valuation.market_cap = $2.0B, valuation.fdv = $1.12B"
+        ]
+
+    def test_a_scenario_that_breaks_a_constraint_is_named(self, tmp_path: Path, bundled_text: str) -> None:
+        text = _edit(bundled_text, "      subs.arppu_monthly: 18\n", "      subs.arppu_monthly: 17\n")
+        line, col = line_col(text, self.ARPPU)
+        assert _errors(tmp_path, text) == [
+            f"assumptions.yaml:{line}:{col}: error: constraints.arppu_within_tier_prices: does not hold: "
+            f"{self.ARPPU_TEXT}: {self.ARPPU} with subs.price_pro = $18, subs.arppu_monthly = $17, "
+            "subs.price_max = $200 in the bear scenario"
+        ]
+
+    def test_a_ranged_input_is_checked_at_its_low_end(self, tmp_path: Path, bundled_text: str) -> None:
+        # $18.20 is below the base ARPPU ($18.50) but above its low end ($18), which the bear scenario also sets
+        text = _edit(bundled_text, "    value: 18\n", "    value: 18.2\n")
+        line, col = line_col(text, self.ARPPU)
+        start = f"assumptions.yaml:{line}:{col}: error: constraints.arppu_within_tier_prices: does not hold: "
+        assert _errors(tmp_path, text) == [
+            f"{start}{self.ARPPU_TEXT}: {self.ARPPU} with subs.price_pro = $18.20, subs.arppu_monthly = $18, "
+            "subs.price_max = $200 at the low end of subs.arppu_monthly",
+            f"{start}{self.ARPPU_TEXT}: {self.ARPPU} with subs.price_pro = $18.20, subs.arppu_monthly = $18, "
+            "subs.price_max = $200 in the bear scenario",
+        ]
+
+    def test_dates_compare_as_dates(self, tmp_path: Path, bundled_text: str) -> None:
+        line, col = line_col(bundled_text, "users.registered_earlier_date < users.registered_date")
+        assert _errors(tmp_path, bundled_text, ("users.registered_earlier_date=2026-06-01",)) == [
+            f"assumptions.yaml:{line}:{col}: error: constraints.milestones_in_order: does not hold: "
+            "The earlier registration milestone comes before the latest one: "
+            "users.registered_earlier_date < users.registered_date "
+            "with users.registered_earlier_date = 1 June 2026, users.registered_date = 16 May 2026"
+        ]
+
+    def test_bad_constraints_are_reported_together(self, tmp_path: Path, bundled_text: str) -> None:
+        bad = (
+            "  - id: cap_within_fdv\n"
+            '    text: "Twice"\n'
+            "    holds: valuation.market_cap >= 0\n"
+            "  - id: typo\n"
+            '    text: "A typo"\n'
+            "    holds: valuation.market_capp <= valuation.fdv\n"
+            "  - id: sum\n"
+            '    text: "Not a condition"\n'
+            "    holds: valuation.market_cap + valuation.fdv\n"
+            "  - id: figure\n"
+            '    text: "A figure is not an input"\n'
+            "    holds: valuation.ps_current < 30\n"
+            "  - id: extra\n"
+            '    txt: "A key too many"\n'
+            '    text: "Holds"\n'
+            "    holds: token.price > 0\n"
+        )
+        text = _edit(bundled_text, "\n# Scenarios:", bad + "\n# Scenarios:")
+        twice = line_col(text, 'cap_within_fdv\n    text: "Twice"')
+        typo = line_col(text, "valuation.market_capp")
+        total = line_col(text, "valuation.market_cap + valuation.fdv")
+        figure = line_col(text, "valuation.ps_current < 30")
+        extra = line_col(text, "txt:")
+        assert _errors(tmp_path, text) == [
+            f"assumptions.yaml:{twice[0]}:{twice[1]}: error: constraints[7].id: "
+            "constraint id 'cap_within_fdv' is used twice",
+            f"assumptions.yaml:{typo[0]}:{typo[1]}: error: constraints[8].holds: "
+            "unknown input 'valuation.market_capp' (did you mean 'valuation.market_cap'?)",
+            f"assumptions.yaml:{total[0]}:{total[1]}: error: constraints[9].holds: "
+            "a constraint must compare inputs (use < <= > >= == !=)",
+            f"assumptions.yaml:{figure[0]}:{figure[1]}: error: constraints[10].holds: "
+            "valuation.ps_current is a figure, not an input; a constraint relates inputs (a claim compares figures)",
+            f"assumptions.yaml:{extra[0]}:{extra[1]}: error: constraints[11].txt: unknown key 'txt' (did you mean 'text'?)",
+        ]
+
+    def test_a_constraint_that_is_no_expression(self, tmp_path: Path, bundled_text: str) -> None:
+        text = _edit(bundled_text, f"    holds: {self.CAP}\n", '    holds: "valuation.market_cap <="\n')
+        line, col = line_col(text, '"valuation.market_cap <="')
+        [error] = _errors(tmp_path, text)
+        assert error.startswith(f"assumptions.yaml:{line}:{col}: error: constraints[0].holds: not a valid constraint: ")
