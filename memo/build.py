@@ -5,6 +5,7 @@ Everything is gathered in memory first; only a build that succeeded end to end t
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from memo import charts as charts_stage
 from memo import claims as claims_stage
@@ -143,14 +145,21 @@ class Timings:
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything a build reads, validated."""
+    """Everything a build reads, validated: the assumptions with ``--set`` applied, and the file as it stands
+    (``as_filed``), whose sourced inputs are the values the source gives."""
 
     document: load.Document
     assumptions: validate.Assumptions
+    as_filed: validate.Assumptions
+
+    def sourced(self) -> dict[str, validate.Input]:
+        """Each input that credits a source, with the value the file (and so the source) gives it."""
+        return {name: item for name, item in self.as_filed.inputs.items() if item.source is not None}
 
 
 def read_inputs(assumptions_path: Path, overrides: Sequence[str] = (), display_name: str | None = None) -> Inputs:
     document = load.load_file(assumptions_path, display_name)
+    as_filed = copy.deepcopy(document) if overrides else document
     problems: list[Diagnostic] = []
     for index, assignment in enumerate(overrides, start=1):
         try:
@@ -164,7 +173,8 @@ def read_inputs(assumptions_path: Path, overrides: Sequence[str] = (), display_n
         problems += exc.diagnostics
     if problems:
         raise InputError(problems)
-    return Inputs(document, assumptions)
+    filed = assumptions if as_filed is document else validate.validate(as_filed, figure_names=names)
+    return Inputs(document, assumptions, filed)
 
 
 def with_scenario(assumptions: validate.Assumptions, name: str | None) -> validate.Assumptions:
@@ -216,9 +226,13 @@ class Analysis:
 TORNADO_TARGETS = ("valuation.ps_forward",)
 
 
-def analyse(assumptions: validate.Assumptions, figures: dict[str, model.Figure]) -> Analysis:
+def analyse(
+    assumptions: validate.Assumptions, figures: dict[str, model.Figure], base: validate.Assumptions | None = None
+) -> Analysis:
+    """Grids, tornado and Monte Carlo around this build's inputs; every scenario from ``base`` (the inputs before
+    ``--scenario``), so the scenario table is the same whichever scenario the memo is built for."""
     q = quantities(assumptions)
-    per_scenario = scenarios.run_scenarios(q, assumptions.scenarios)
+    per_scenario = scenarios.run_scenarios(quantities(base or assumptions), assumptions.scenarios)
     extra: dict[str, model.Figure] = {}
     for name, scenario_figures in per_scenario.items():
         extra |= scenarios.scoped_figures(name, scenario_figures, assumptions.scenarios[name].overrides)
@@ -246,24 +260,100 @@ def quantities(assumptions: validate.Assumptions) -> dict[str, model.Quantity]:
     }
 
 
-def compute(assumptions: validate.Assumptions) -> tuple[dict[str, model.Figure], list[model.Check]]:
+def compute(
+    assumptions: validate.Assumptions, as_filed: validate.Assumptions | None = None
+) -> tuple[dict[str, model.Figure], list[model.Check]]:
+    """The build's figures, and the source checks: each stated figure against the model run on the inputs as
+    filed (so the count of the source's slips never moves with ``--set`` or ``--scenario``), with this build's
+    own figure beside it."""
+    figures = _model(assumptions)
+    filed = figures if as_filed is None or as_filed.inputs == assumptions.inputs else _model(as_filed)
+    return figures, [_check(s, filed).with_build(_check(s, figures)) for s in assumptions.stated]
+
+
+def _model(assumptions: validate.Assumptions) -> dict[str, model.Figure]:
     try:
-        figures = model.compute(quantities(assumptions))
+        return model.compute(quantities(assumptions))
     except model.ModelError as exc:
         raise MemoError(f"error: the model cannot be computed: {exc}") from None
-    checks = [
-        model.check_statement(
-            figures[s.figure],
-            tolerance=s.tolerance,
-            where=s.where,
-            value=s.value,
-            low=s.low,
-            high=s.high,
-            below=s.below,
-        )
-        for s in assumptions.stated
-    ]
-    return figures, checks
+
+
+def _check(statement: validate.Statement, figures: dict[str, model.Figure]) -> model.Check:
+    s = statement
+    return model.check_statement(
+        figures[s.figure],
+        tolerance=s.tolerance,
+        where=s.where,
+        value=s.value,
+        low=s.low,
+        high=s.high,
+        below=s.below,
+        above=s.above,
+    )
+
+
+@dataclass(frozen=True)
+class RenderedMemo:
+    """A build up to its HTML: the inputs, every figure and analysis, the charts and the rendered pages."""
+
+    inputs: Inputs
+    assumptions: validate.Assumptions  # the inputs this memo is built on (with --set and --scenario applied)
+    figures: dict[str, model.Figure]
+    checks: list[model.Check]
+    analysis: Analysis
+    charts: dict[str, charts_stage.Chart]
+    document: render.Document
+    html: str
+    index_html: str
+
+
+def render_memo(
+    assumptions_path: Path,
+    overrides: Sequence[str] = (),
+    *,
+    display_name: str | None = None,
+    project: Project | None = None,
+    scenario: str | None = None,
+    allow_failing_claims: bool = False,
+    base_url: str | None = None,
+    store: Cache | None = None,
+    converter: Converter | None = None,
+    timings: Timings | None = None,
+) -> RenderedMemo:
+    """load -> validate -> compute -> analyse -> charts -> render: everything a reader sees, before the PDF."""
+    project = project or Project()
+    timings = timings or Timings()
+    inputs = read_inputs(assumptions_path, overrides, display_name)
+    assumptions = with_scenario(inputs.assumptions, scenario)
+    timings.mark("load and validate")
+    figures, checks = compute(assumptions, inputs.as_filed)
+    analysis = analyse(assumptions, figures, base=inputs.assumptions)
+    claims_stage.enforce(analysis.claims, allow_failing_claims)
+    timings.mark("compute")
+    all_figures = {**figures, **analysis.extra_figures}
+    all_inputs = {**assumptions.inputs, **analysis.extra_inputs}
+    content = render.load_content(project.templates)
+    charts = charts_stage.build_all(
+        project.charts, all_figures, all_inputs, content, analysis, cache=store, converter=converter
+    )
+    timings.mark("charts")
+    document = render.Document(
+        assumptions,
+        all_figures,
+        checks,
+        charts,
+        content,
+        css=project.stylesheet.read_text(encoding="utf-8"),
+        inputs=all_inputs,
+        analysis=analysis,
+        scenario=scenario,
+        base_url=base_url,
+        sourced=inputs.sourced(),
+    )
+    html = render.render_html(project.templates, document, cache=store)
+    index_html = render.render_html(project.templates, document, template="site/index.html.j2", page="", cache=store)
+    timings.mark("html")
+    return RenderedMemo(inputs, assumptions, figures, checks, analysis, charts, document, html, index_html)
 
 
 def build(
@@ -293,50 +383,53 @@ def build(
     if use_cache and up_to_date(out_dir, stamp_key):
         return BuildResult(out_dir, {}, [], [], None, up_to_date=True)
     timings = Timings(on_stage)
-    inputs = read_inputs(assumptions_path, overrides, display_name)
-    assumptions = with_scenario(inputs.assumptions, scenario)
-    timings.mark("load and validate")
-    figures, checks = compute(assumptions)
-    analysis = analyse(assumptions, figures)
-    claims_stage.enforce(analysis.claims, allow_failing_claims)
-    timings.mark("compute")
-    all_figures = {**figures, **analysis.extra_figures}
-    all_inputs = {**assumptions.inputs, **analysis.extra_inputs}
-    content = render.load_content(project.templates)
-    charts = charts_stage.build_all(
-        project.charts, all_figures, all_inputs, content, analysis, cache=store, converter=converter
+    memo = render_memo(
+        assumptions_path,
+        overrides,
+        display_name=display_name,
+        project=project,
+        scenario=scenario,
+        allow_failing_claims=allow_failing_claims,
+        base_url=base_url,
+        store=store,
+        converter=converter,
+        timings=timings,
     )
     bundle = site.start_vega_bundle(store, converter)  # in another process, while the PDF renders
-    timings.mark("charts")
-    document = render.Document(
-        assumptions,
-        all_figures,
-        checks,
-        charts,
-        content,
-        css=project.stylesheet.read_text(encoding="utf-8"),
-        inputs=all_inputs,
-        analysis=analysis,
-        scenario=scenario,
-        base_url=base_url,
-    )
-    html = render.render_html(project.templates, document, cache=store)
-    index_html = render.render_html(project.templates, document, template="site/index.html.j2", page="", cache=store)
-    timings.mark("html")
     if on_html is not None:
-        on_html({"memo.html": html.encode("utf-8"), "index.html": index_html.encode("utf-8")})
-    pdf_key = cache_key(html, pdf.renderer_versions(), fonts.digest(), project_digest)
+        on_html({"memo.html": memo.html.encode("utf-8"), "index.html": memo.index_html.encode("utf-8")})
+    pdf_key = cache_key(memo.html, pdf.renderer_versions(), fonts.digest(), project_digest)
     pdf_bytes = store.through(
         "pdf",
         pdf_key,
-        lambda: pdf.write_pdf(html, out_dir=out_dir, project_dir=project.root, as_of=assumptions.memo.as_of),
+        lambda: pdf.write_pdf(memo.html, out_dir=out_dir, project_dir=project.root, as_of=memo.assumptions.memo.as_of),
     )
     timings.mark("pdf")
+    artefacts = site.slow_artefacts(memo.assumptions.memo, memo.figures, store, bundle, converter, scenario)
+    rebuild_from = assumptions_source(assumptions_path, memo.inputs.document, overrides)
+    files = output_files(memo, figures_payload(memo), pdf_bytes, artefacts, rebuild_from)
+    files[STAMP] = stamp(stamp_key, files)
+    timings.mark("site")
+    changed = outputs.write_outputs(out_dir, files)
+    timings.mark("write")
+    changed = [c for c in changed if c != STAMP]
+    return BuildResult(out_dir, memo.figures, memo.checks, changed, memo.analysis, cache=store, timings=timings.stages)
+
+
+def figures_payload(memo: RenderedMemo) -> dict[str, Any]:
+    """The figures.json contract: every figure, input, source check, analysis and chart of this build."""
+    document, charts = memo.document, memo.charts
     data = figures_json.payload(
-        assumptions, all_figures, checks, inputs.document.data, figures_json.library_versions(), all_inputs
+        memo.assumptions,
+        document.figures,
+        memo.checks,
+        memo.inputs.document.data,
+        figures_json.library_versions(),
+        document.inputs,
+        sourced=memo.inputs.sourced(),
     )
-    data["memo"]["scenario"] = scenario or "base"
-    data |= figures_json.analysis_entries(assumptions, analysis)
+    data["memo"]["scenario"] = document.scenario or "base"
+    data |= figures_json.analysis_entries(memo.assumptions, memo.analysis)
     data["charts"] = {
         name: {
             "title": chart.title,
@@ -347,40 +440,42 @@ def build(
         }
         for name, chart in sorted(charts.items(), key=lambda item: document.chart_numbers[item[0]])
     }
+    return data
+
+
+def output_files(
+    memo: RenderedMemo, data: dict[str, Any], pdf_bytes: bytes, artefacts: dict[str, bytes], assumptions_yaml: bytes
+) -> dict[str, bytes]:
+    """Every file a build writes, by path in the output directory (the site under site/)."""
     figures_bytes = figures_json.dumps(data)
-    chart_svgs = {name: chart.svg.encode("utf-8") for name, chart in charts.items()}
+    chart_svgs = {name: chart.svg.encode("utf-8") for name, chart in memo.charts.items()}
     font_files = {font.name: font.path.read_bytes() for font in fonts.font_files()} | fonts.licenses()
     site_files = site.files(
-        meta=assumptions.memo,
-        figures=figures,
-        memo_html=html,
-        index_html=index_html,
+        meta=memo.assumptions.memo,
+        figures=memo.figures,
+        memo_html=memo.html,
+        index_html=memo.index_html,
         pdf_bytes=pdf_bytes,
         payload=data,
         figures_json=figures_bytes,
         chart_svgs=chart_svgs,
         font_files=font_files,
-        assumptions_yaml=assumptions_source(assumptions_path, inputs.document, overrides),
-        base_url=base_url,
-        artefacts=site.slow_artefacts(assumptions.memo, figures, store, bundle, converter),
+        assumptions_yaml=assumptions_yaml,
+        base_url=memo.document.base_url,
+        artefacts=artefacts,
+        scenario=memo.document.scenario,
     )
-    files = {
+    return {
         "figures.json": figures_bytes,
-        "memo.html": html.encode("utf-8"),
+        "memo.html": memo.html.encode("utf-8"),
         "memo.pdf": pdf_bytes,
-        **{f"charts/{name}.vl.json": chart.spec_json for name, chart in charts.items()},
+        **{f"charts/{name}.vl.json": chart.spec_json for name, chart in memo.charts.items()},
         **{f"charts/{name}.svg": svg for name, svg in chart_svgs.items()},
         **{f"fonts/{name}": data for name, data in font_files.items()},
         **{path: site_files[path] for path in site_files if path.startswith("assets/")},
         **{name: site_files[name] for name in ("favicon.svg", "social.png", "feed.xml")},
         **{f"site/{path}": data for path, data in site_files.items()},
     }
-    files[STAMP] = stamp(stamp_key, files)
-    timings.mark("site")
-    changed = outputs.write_outputs(out_dir, files)
-    timings.mark("write")
-    changed = [c for c in changed if c != STAMP]
-    return BuildResult(out_dir, figures, checks, changed, analysis, cache=store, timings=timings.stages)
 
 
 def assumptions_source(path: Path, document: load.Document, overrides: Sequence[str]) -> bytes:
@@ -408,5 +503,5 @@ def check(
     """Validate the inputs and evaluate the claims, rendering nothing (``memo check``)."""
     inputs = read_inputs(assumptions_path, overrides, display_name)
     assumptions = with_scenario(inputs.assumptions, scenario)
-    figures, checks = compute(assumptions)
+    figures, checks = compute(assumptions, inputs.as_filed)
     return CheckResult(assumptions, figures, checks, claims_stage.evaluate(assumptions.claims, figures))

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
 
-from memo import fonts
+from memo import fonts, phrases
 from memo import format as fmt
 from memo.cache import Cache
 from memo.cache import key as cache_key
@@ -172,6 +172,18 @@ class ChartData:
         """The figure formatted as the memo prints it, with a dagger when it rests on an estimate."""
         figure = self.figure(name)
         return fmt.by_unit(figure.value, figure.unit) + ("\u2020" if figure.estimate else "")
+
+    # words computed from figures, as the templates have them (memo.phrases)
+
+    def moved(self, name: str, up: str = "up {}", down: str = "down {}", same: str = "unchanged") -> str:
+        """A change in words, its size unsigned: "up 50%", "down 25%", "unchanged" (see memo.phrases.moved)."""
+        figure = self.figure(name)
+        _, pattern, shown = phrases.moved(figure.value, figure.unit, up, down, same)
+        return pattern.replace("{}", shown + ("\u2020" if figure.estimate else ""))
+
+    def compare(self, a: str, b: str) -> str:
+        """ "well above", "above", "about the same as", "below" or "well below" (see memo.phrases.compare)."""
+        return phrases.compare(self.value(a), self.value(b))
 
 
 def quantitative(field: str, **properties: Any) -> dict[str, Any]:
@@ -534,7 +546,7 @@ def heatmap(d: ChartData, grid_name: str, figure: str) -> tuple[dict[str, Any], 
     }
 
     def lies(spec: Any, axis_values: tuple[float, ...], at: float, place: Any) -> str:
-        shown = f"its {spec.label.lower()}, {fmt.by_unit(at, spec.unit)},"
+        shown = f"its {phrases.lower_first(spec.label)}, {fmt.by_unit(at, spec.unit)},"
         if place.kind == "between":
             low, high = (fmt.by_unit(v, spec.unit) for v in place.neighbours)
             return f"{shown} lies between {low} and {high}"
@@ -555,8 +567,8 @@ def heatmap(d: ChartData, grid_name: str, figure: str) -> tuple[dict[str, Any], 
         ]
         where = f"the base case ({d.show(figure)}) is not on this grid: {' and '.join(off)}."
     alt_text = (
-        f"Heatmap of {base.label.lower()} for {rows_input.label.lower()} (rows) against "
-        f"{columns_input.label.lower()} (columns): from {fmt.by_unit(min(values), base.unit)} to "
+        f"Heatmap of {phrases.lower_first(base.label)} for {phrases.lower_first(rows_input.label)} (rows) against "
+        f"{phrases.lower_first(columns_input.label)} (columns): from {fmt.by_unit(min(values), base.unit)} to "
         f"{fmt.by_unit(max(values), base.unit)}; {where}"
     )
     return chart, alt_text

@@ -7,14 +7,18 @@ values it read, unless the build allows failing claims, in which case the memo m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from memo import expr
+import numpy as np
+
+from memo import expr, model
 from memo import format as fmt
 from memo.errors import Diagnostic, InputError
-from memo.model import Figure
-from memo.validate import Claim
+from memo.model import FIGURES, Figure, FigureDef, Quantity, reach
+from memo.schema import INPUTS, UNITS, InputSpec, Unit
+from memo.validate import Assumptions, Claim, Constraint
 
 
 @dataclass(frozen=True)
@@ -46,3 +50,106 @@ def enforce(results: Sequence[Result], allow_failing: bool) -> None:
     failing = [r for r in results if not r.holds]
     if failing and not allow_failing:
         raise InputError([r.diagnostic() for r in failing])
+
+
+FACTORS = (0.0, 0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 1.01, 1.1, 2.0, 10.0, 100.0, 1000.0)
+
+
+def counterexample(
+    claim: Claim,
+    inputs: Mapping[str, Quantity],
+    specs: Mapping[str, InputSpec],
+    definitions: tuple[FigureDef, ...] = FIGURES,
+    constraints: Sequence[Constraint] = (),
+    draws: int = 4000,
+    seed: int = 0,
+) -> dict[str, float] | None:
+    """Input values, each legal for its unit, under which ``claim`` fails: proof that it is a guard that can fail.
+
+    One input at a time is moved to its unit's bounds and to multiples of its base; if no single move breaks the
+    claim, every input it rests on is drawn at once, ``draws`` times. Dates and years stay put, and an assignment
+    that breaks one of ``constraints`` (relations between inputs) does not count."""
+    parsed = expr.parse(claim.holds)
+    relations = [expr.parse(c.holds) for c in constraints]
+    inputs_of = {d.name: d.expression.names for d in definitions}
+    movable = [
+        name
+        for name in dict.fromkeys(n for figure in parsed.names for n in reach(inputs_of, figure))
+        if name in specs and not schema_unit(specs[name]).is_date and specs[name].unit != "year"
+    ]
+    base = {name: q.base for name, q in inputs.items()}
+
+    def failing(values: dict[str, object], size: int) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            figures = model.evaluate(values, definitions=definitions)
+            every = {n: np.broadcast_to(np.asarray(v, dtype=float), (size,)) for n, v in figures.items()}
+            env = {n: every[n] for n in parsed.names}
+            legal = [np.broadcast_to(relation.evaluate(values), (size,)) for relation in relations]
+            finite = [np.isfinite(v) for v in every.values()]  # a model that cannot be computed is no answer
+            fails = np.logical_not(np.broadcast_to(parsed.evaluate(env), (size,)))
+            return np.logical_and.reduce([*finite, *legal, fails])
+
+    for name in movable:
+        candidates = _nearest_first(
+            _legal(specs[name], [base[name] * f for f in FACTORS] + _bounds(specs[name])), base[name]
+        )
+        if not candidates:
+            continue
+        broken = failing({**base, name: np.array(candidates)}, len(candidates))
+        if broken.any():
+            return {name: float(candidates[int(np.argmax(broken))])}
+    rng = np.random.default_rng(seed)
+    drawn = {name: _draw(rng, specs[name], base[name], draws) for name in movable}
+    broken = failing({**base, **drawn}, draws)
+    if broken.any():
+        k = int(np.argmax(broken))
+        return {name: float(values[k]) for name, values in drawn.items()}
+    return None
+
+
+def schema_unit(spec: InputSpec) -> Unit:
+    return UNITS[spec.unit]
+
+
+def _bounds(spec: InputSpec) -> list[float]:
+    unit = schema_unit(spec)
+    return [b for b in (unit.minimum, unit.maximum) if b is not None]
+
+
+def _legal(spec: InputSpec, values: list[float]) -> list[float]:
+    unit = schema_unit(spec)
+    ok = [
+        v
+        for v in values
+        if (unit.minimum is None or v >= unit.minimum)
+        and (unit.maximum is None or v <= unit.maximum)
+        and (not spec.positive or v > 0)
+    ]
+    return sorted(set(ok))
+
+
+def _nearest_first(values: list[float], base: float) -> list[float]:
+    """Candidates in order of how far they move from the base (a small move is the clearer counterexample)."""
+
+    def distance(value: float) -> float:
+        if value > 0 and base > 0:
+            return abs(math.log(value / base))
+        return math.inf if value != base else 0.0
+
+    return sorted(values, key=lambda value: (distance(value), value))
+
+
+def _draw(rng: np.random.Generator, spec: InputSpec, base: float, size: int) -> np.ndarray:
+    unit = schema_unit(spec)
+    if unit.maximum is not None:
+        return rng.uniform(max(unit.minimum or 0.0, 1e-6 if spec.positive else 0.0), unit.maximum, size)
+    scale = abs(base) if base else 1.0
+    return scale * np.exp(rng.uniform(np.log(0.01), np.log(100.0), size))
+
+
+def unfalsifiable(assumptions: Assumptions) -> list[Claim]:
+    """The claims no legal input tried makes fail (``memo check`` warns about each)."""
+    from memo.build import quantities
+
+    q = quantities(assumptions)
+    return [c for c in assumptions.claims if counterexample(c, q, INPUTS, constraints=assumptions.constraints) is None]

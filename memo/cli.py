@@ -167,10 +167,16 @@ def _run_diff(args: argparse.Namespace) -> int:
 
 def _run_check(args: argparse.Namespace) -> int:
     from memo.build import check
-    from memo.claims import enforce
+    from memo.claims import enforce, unfalsifiable
 
     result = check(Path(args.assumptions), args.overrides, display_name=args.assumptions, scenario=args.scenario)
     enforce(result.claims, allow_failing=False)
+    for claim in unfalsifiable(result.assumptions):
+        print(
+            f"{claim.file}:{claim.line}:{claim.column}: warning: claims.{claim.id}: held for every input tried; "
+            "a claim that cannot fail guards nothing",
+            file=sys.stderr,
+        )
     differing = sum(1 for c in result.checks if not c.holds)
     print(
         f"memo: {args.assumptions} is valid; {len(result.figures)} figures; "

@@ -94,13 +94,23 @@ def figure_entry(figure: Figure) -> dict[str, Any]:
     return entry
 
 
-def input_entry(item: Input) -> dict[str, Any]:
-    entry: dict[str, Any] = {"value": _plain(item.base), "unit": item.unit}
+def _values(item: Input) -> dict[str, Any]:
+    entry: dict[str, Any] = {"value": _plain(item.base)}
     if item.low is not None:
         entry |= {"low": item.low, "high": item.high}
+    return entry
+
+
+def input_entry(item: Input, sourced: Input | None = None) -> dict[str, Any]:
+    """An input as this build uses it; ``sourced`` is the same input as the file gives it (the source's value),
+    published as "sourced" so a reader can tell an edit for this build from the source's own figure."""
+    values = _values(item)
+    entry: dict[str, Any] = {"value": values.pop("value"), "unit": item.unit, **values}
     entry["estimate"] = item.estimate
     if item.source is not None:
         entry["source"] = {"ref": item.source.ref, "where": item.source.where, "date": item.source.date}
+        if sourced is not None:
+            entry["sourced"] = _values(sourced)
     if item.note is not None:
         entry["note"] = item.note
     return entry
@@ -113,19 +123,22 @@ def payload(
     document_data: Any,
     versions: Mapping[str, str],
     inputs: Mapping[str, Input] | None = None,
+    sourced: Mapping[str, Input] | None = None,
 ) -> dict[str, Any]:
     meta = assumptions.memo
+    sourced = sourced or {}
     return {
         "schema_version": SCHEMA_VERSION,
         "memo": {"title": meta.title, "author": meta.author, "as_of": meta.as_of.isoformat()},
         "figures": {name: figure_entry(figure) for name, figure in figures.items()},
-        "inputs": {name: input_entry(item) for name, item in (inputs or assumptions.inputs).items()},
+        "inputs": {name: input_entry(item, sourced.get(name)) for name, item in (inputs or assumptions.inputs).items()},
         "sources": {
             key: {k: v for k, v in vars(source).items() if v is not None and k != "key"}
             for key, source in assumptions.sources.items()
         },
         "source_checks": [
             {"figure": c.figure, "where": c.where, "stated": c.stated, "model": c.model, "holds": c.holds}
+            | ({"this_build": {"model": c.build, "holds": c.build_holds}} if c.build is not None else {})
             for c in checks
         ],
         "build": {"inputs_sha256": inputs_hash(document_data), "versions": dict(versions)},

@@ -102,6 +102,7 @@ _BY_UNIT = {
     "tokens": count,
     "tokens_per_day": count,
     "share": pct,
+    "change": pct,  # a relative change: 0.5 is +50%; prose says "up" or "down" through memo.phrases
     "ratio": ratio,
     "multiple": multiple,
     "year": lambda value: f"{int(_round(value, 0))}",

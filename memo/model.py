@@ -10,6 +10,7 @@ and each figure's low/high are the extremes it takes there (exact for the monoto
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,7 +21,8 @@ import numpy as np
 
 from memo import expr
 
-DAYS_PER_MONTH = 365.25 / 12
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 WEEKS_PER_YEAR = 52
 MAX_RANGED_INPUTS = 16
 
@@ -82,7 +84,7 @@ FIGURES: tuple[FigureDef, ...] = (
     F(
         "users.paid_growth",
         "Growth in paid subscribers since early February",
-        "share",
+        "change",
         "users.paid / users.paid_earlier - 1",
     ),
     # Subscriptions
@@ -130,7 +132,7 @@ FIGURES: tuple[FigureDef, ...] = (
     F(
         "growth.acceleration",
         "Week 1 to week 3 growth in new subscription ARR per week",
-        "share",
+        "change",
         "growth.weekly_new_sub_arr_last / growth.weekly_new_sub_arr_first - 1",
     ),
     F(
@@ -138,6 +140,12 @@ FIGURES: tuple[FigureDef, ...] = (
         "New subscription ARR per year at the week-3 pace",
         "usd_per_year",
         f"growth.weekly_new_sub_arr_last * {WEEKS_PER_YEAR}",
+    ),
+    F(
+        "growth.annualized_new_sub_arr_first",
+        "New subscription ARR per year at the week-1 pace",
+        "usd_per_year",
+        f"growth.weekly_new_sub_arr_first * {WEEKS_PER_YEAR}",
     ),
     F(
         "growth.annualized_new_total_arr_first",
@@ -167,12 +175,19 @@ FIGURES: tuple[FigureDef, ...] = (
     F(
         "growth.anchor_discount",
         "How far the anchor sits below the week-3 pace",
-        "share",
+        "change",
         "1 - growth.base_new_sub_arr / growth.annualized_new_sub_arr",
     ),
     F("arr.forward", "Forward ARR in 12 months", "usd_per_year", "arr.current + growth.base_new_arr"),
     F("revenue.next_12m", "Revenue earned over the next 12 months", "usd", "arr.current + growth.base_new_arr / 2"),
+    F("arr.current_share_of_forward", "Current ARR as a share of forward ARR", "share", "arr.current / arr.forward"),
     F("revenue.ytd_floor", "Revenue earned in 2026 so far, lower bound", "usd", "revenue.ytd_floor"),
+    F(
+        "revenue.ytd_at_current_run_rate",
+        "Revenue to date had current ARR run all year (the most a growing business could have earned)",
+        "usd",
+        f"arr.current * (revenue.ytd_end - revenue.ytd_start) / {DAYS_PER_YEAR}",
+    ),
     # Usage
     F(
         "usage.tokens_per_day_early",
@@ -224,7 +239,7 @@ FIGURES: tuple[FigureDef, ...] = (
     F(
         "valuation.discount_to_openrouter",
         "Current P/S discount to OpenRouter",
-        "share",
+        "change",
         "1 - valuation.ps_current / peers.openrouter_ps",
     ),
     # Market
@@ -399,13 +414,24 @@ class _Scope(Mapping[str, object]):
 
 @dataclass(frozen=True)
 class Check:
-    """A figure the source states, compared with the model's value."""
+    """A figure the source states, compared with the model run on the source's own inputs (``model``, ``holds``:
+    a property of the source, whatever a build changes) and with this build's figure (``build``, ``build_holds``)."""
 
     figure: str
     where: str
     stated: dict[str, float]
     model: dict[str, float]
     holds: bool
+    build: dict[str, float] | None = None
+    build_holds: bool | None = None
+
+    @property
+    def build_differs(self) -> bool:
+        """This build's figure is not the one the source's inputs give (an edit, ``--set`` or a scenario)."""
+        return self.build is not None and self.build != self.model
+
+    def with_build(self, other: Check) -> Check:
+        return dataclasses.replace(self, build=other.model, build_holds=other.holds)
 
 
 def check_statement(
@@ -417,6 +443,7 @@ def check_statement(
     low: float | None = None,
     high: float | None = None,
     below: float | None = None,
+    above: float | None = None,
 ) -> Check:
     """Does the model agree with what the source states, within the statement's rounding?"""
     model_low = figure.low if figure.low is not None else figure.value
@@ -427,6 +454,9 @@ def check_statement(
     elif below is not None:
         stated, model = {"below": below}, {"value": figure.value}
         holds = figure.value < below + tolerance
+    elif above is not None:
+        stated, model = {"above": above}, {"value": figure.value}
+        holds = figure.value > above - tolerance
     elif low is not None and high is not None:
         stated, model = {"low": low, "high": high}, {"low": model_low, "high": model_high}
         holds = abs(model_low - low) <= tolerance and abs(model_high - high) <= tolerance

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from memo import fonts
+from memo import fonts, phrases
 from memo import format as fmt
 from memo.cache import Cache, code_digest
 from memo.cache import key as cache_key
@@ -45,11 +45,14 @@ class Document:
     analysis: Any = None  # memo.build.Analysis: scenarios, grids, tornado, simulation, claims
     scenario: str | None = None  # the scenario this memo was built for (None: the file's own inputs)
     base_url: str | None = None  # where the site will live, for the absolute URLs social cards need
+    sourced: Mapping[str, Input] | None = None  # inputs crediting a source, with the value the source gives
     chart_numbers: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.inputs is None:
             self.inputs = self.assumptions.inputs
+        if self.sourced is None:
+            self.sourced = {name: item for name, item in self.assumptions.inputs.items() if item.source is not None}
 
 
 def load_content(templates_dir: Path) -> dict[str, Any]:
@@ -97,20 +100,111 @@ class _Helpers:
             text = fmt.by_unit(figure.value, figure.unit)
         else:
             raise jinja2.UndefinedError(f"fig() part must be value, low, high or range, not {part!r}")
+        return self._figure_span(figure, text)
+
+    def _figure_span(self, figure: Figure, text: str) -> Markup:
         mark = Markup(f'<sup class="est">{DAGGER}</sup>') if figure.estimate else Markup("")
         return Markup('<span class="fig" tabindex="0" data-figure="{}" data-tip="{}">{}{}</span>').format(
-            name, self.tip(figure), text, mark
+            figure.name, self.tip(figure), text, mark
         )
 
-    def inp(self, name: str) -> Markup:
-        """An input as the memo prints it, with its note as the tip."""
+    # ------------------------------------------------------------ words computed from figures (memo.phrases)
+
+    @staticmethod
+    def _phrase(words: str | Markup, guard: str) -> Markup:
+        return Markup('<span class="phrase" data-guard="{}">{}</span>').format(guard, words)
+
+    def _number(self, operand: str | float) -> float:
+        return self._figure(operand).value if isinstance(operand, str) else float(operand)
+
+    def moved(self, name: str, up: str = "up {}", down: str = "down {}", same: str = "unchanged") -> Markup:
+        """A change in words: ``name`` is a relative change (unit "change": 0.5 is up 50%) or a growth multiple
+        (unit "multiple": 3.0x, where 1.0x is no change). The words for a rise, a fall or no change are given
+        with ``{}`` where the size goes; the size printed is unsigned, so no sentence reads "up −25%"."""
+        figure = self._figure(name)
+        way, pattern, shown = phrases.moved(figure.value, figure.unit, up, down, same)
+        before, placeholder, after = pattern.partition("{}")
+        number = self._figure_span(figure, shown) if placeholder else Markup("")
+        words = Markup("{}{}{}").format(before, number, after)
+        return self._phrase(words, f"moved {name}: {way}")
+
+    def compare(self, a: str | float, b: str | float) -> Markup:
+        """How ``a`` stands against ``b``: "well above", "above", "about the same as", "below" or "well below"."""
+        words = phrases.compare(self._number(a), self._number(b))
+        return self._phrase(words, f"compare {a} with {b}: {words}")
+
+    def compared(self, a: str | float, b: str | float) -> str:
+        """The same verdict as ``compare``, as a plain string for a condition."""
+        return phrases.compare(self._number(a), self._number(b))
+
+    def place(self, value: str | float, one: str | float, other: str | float) -> Markup:
+        """Where ``value`` lies against two others: "midway between", "between", "below both", "above both"."""
+        words = phrases.place(self._number(value), self._number(one), self._number(other))
+        return self._phrase(words, f"place {value} against {one} and {other}: {words}")
+
+    def portion(self, part: int, whole: int) -> Markup:
+        """How much of a whole a count is: "all", "most", "about half", "less than half", "none"."""
+        words = phrases.portion(part, whole)
+        return self._phrase(words, f"portion {part} of {whole}: {words}")
+
+    def range_drivers(self, name: str) -> list[str]:
+        """The ranged inputs a figure's range comes from, as labels for a sentence ("as ARPPU ... move")."""
+        inputs_of = {n: f.inputs for n, f in self.doc.figures.items()}
+        reached = reach(inputs_of, name) if name in inputs_of else ()
+        return [
+            phrases.lower_first(self.input_label(item))
+            for item in reached
+            if item in self.doc.inputs and self.doc.inputs[item].low is not None
+        ]
+
+    # ------------------------------------------------------------ what the source says, and what this build uses
+
+    def _sourced(self, name: str) -> Input:
+        if name not in self.doc.inputs:
+            raise jinja2.UndefinedError(f"no input named {name!r}")
+        if name not in self.doc.sourced:
+            raise jinja2.UndefinedError(f"input {name!r} credits no source (it is an estimate)")
+        return self.doc.sourced[name]
+
+    def source_differs(self, name: str) -> bool:
+        """This build uses another value for a sourced input than the source gives (``--set``, a scenario)."""
+        given, used = self._sourced(name), self.doc.inputs[name]
+        return (given.number, given.low, given.high) != (used.number, used.low, used.high)
+
+    def sourced(self, name: str, part: str = "value", beside_build: bool = True) -> Markup:
+        """An input's value as the source gives it (``part``: value, or range for a ranged input), followed, when
+        this build uses another value, by "(this build assumes ...)". Every sentence that credits a value to the
+        source prints it through here."""
+        given = self._sourced(name)
+        text = self._value_text(given, part)
+        tip = f"{name}: as the source gives it ({given.source.where})" if given.source else name
+        shown = Markup('<span class="fig sourced" tabindex="0" data-input="{}" data-tip="{}">{}</span>').format(
+            name, tip, text
+        )
+        if not beside_build or not self.source_differs(name):
+            return shown
+        used = self.doc.inputs[name]
+        return Markup('{} <span class="this-build">(this build assumes {})</span>').format(
+            shown, self.inp(name, "range" if part == "range" and used.low is not None else "value")
+        )
+
+    @staticmethod
+    def _value_text(item: Input, part: str) -> str:
+        if part == "range" and item.low is not None:
+            return fmt.span(item.low, item.high, item.unit)
+        if part not in ("value", "range"):
+            raise jinja2.UndefinedError(f"part must be value or range, not {part!r}")
+        return fmt.by_unit(item.number, item.unit)
+
+    def inp(self, name: str, part: str = "value") -> Markup:
+        """An input as this build uses it (``part``: value, or range), with its note as the tip."""
         if name not in self.doc.inputs:
             raise jinja2.UndefinedError(f"no input named {name!r}")
         item = self.doc.inputs[name]
         mark = Markup(f'<sup class="est">{DAGGER}</sup>') if item.estimate else Markup("")
         tip = f"{name} (input{', estimate' if item.estimate else ''})" + (f"\n{item.note}" if item.note else "")
         return Markup('<span class="fig" tabindex="0" data-input="{}" data-tip="{}">{}{}</span>').format(
-            name, tip, fmt.by_unit(item.number, item.unit), mark
+            name, tip, self._value_text(item, part), mark
         )
 
     def val(self, name: str, part: str = "value") -> float:
@@ -121,16 +215,32 @@ class _Helpers:
         return value
 
     def source_note(self, input_name: str) -> Markup:
-        """A footnote citing where an input comes from."""
+        """A footnote citing where an input comes from, and saying so when this build uses another value."""
         item: Input = self.doc.inputs[input_name]
         if item.source is None:
             return self.note(Markup("Estimate, not from the source: {}").format(item.note or ""))
         source = self.doc.assumptions.sources[item.source.ref]
-        return self.note(
-            Markup("{} ({}), \u201c{}\u201d, {}; figure dated {}.").format(
-                source.author, source.date[:4], source.title, item.source.where, item.source.date
-            )
+        text = Markup("{} ({}), \u201c{}\u201d, {}; figure dated {}.").format(
+            source.author, source.date[:4], source.title, item.source.where, item.source.date
         )
+        if self.source_differs(input_name):
+            part = "range" if item.low is not None or self.doc.sourced[input_name].low is not None else "value"
+            text += Markup(" The source gives {}; this build assumes {}.").format(
+                self._value_text(self.doc.sourced[input_name], part), self._value_text(item, part)
+            )
+        return self.note(text)
+
+    def departures(self) -> list[dict[str, Any]]:
+        """The sourced inputs this build sets to another value than the source's, with both values."""
+        out = []
+        for name, given in self.doc.sourced.items():
+            if name in self.doc.inputs and self.source_differs(name):
+                used = self.doc.inputs[name]
+                part = "range" if used.low is not None or given.low is not None else "value"
+                out.append(
+                    {"name": name, "source": self._value_text(given, part), "build": self._value_text(used, part)}
+                )
+        return out
 
     def note(self, text: str | Markup) -> Markup:
         self.footnotes += 1
@@ -175,7 +285,11 @@ class _Helpers:
         return [c for c in self.doc.checks if c.figure == name]
 
     def differences(self) -> list[Check]:
+        """The source's stated figures that its own inputs do not reproduce (a property of the source)."""
         return [c for c in self.doc.checks if not c.holds]
+
+    def source_checks(self) -> list[Check]:
+        return list(self.doc.checks)
 
     def stated(self, check: Check) -> str:
         figure = self.doc.figures[check.figure]
@@ -184,14 +298,29 @@ class _Helpers:
             return fmt.by_unit(parts["value"], figure.unit)
         if "below" in parts:
             return "below " + fmt.by_unit(parts["below"], figure.unit)
+        if "above" in parts:
+            return "at least " + fmt.by_unit(parts["above"], figure.unit)
         return fmt.span(parts["low"], parts["high"], figure.unit)
 
-    def modelled(self, check: Check) -> str:
-        figure = self.doc.figures[check.figure]
-        parts = check.model
+    def modelled(self, check: Check) -> Markup:
+        """What the model gets for a stated figure from the source's own inputs, followed, when this build's
+        inputs give another figure, by "(this build: ...)"."""
+        shown = escape(self._check_text(check, check.model))
+        if not check.build_differs:
+            return shown
+        return Markup('{} <span class="this-build">(this build: {})</span>').format(
+            shown, self._check_text(check, check.build)
+        )
+
+    def _check_text(self, check: Check, parts: Mapping[str, float]) -> str:
+        unit = self.doc.figures[check.figure].unit
+        if "value" in parts and unit == "change" and parts["value"] < 0:
+            return "a fall of " + fmt.by_unit(-parts["value"], unit)
         if "value" in parts:
-            return fmt.by_unit(parts["value"], figure.unit)
-        return fmt.span(parts["low"], parts["high"], figure.unit)
+            return fmt.by_unit(parts["value"], unit)
+        if fmt.by_unit(parts["low"], unit) == fmt.by_unit(parts["high"], unit):
+            return fmt.by_unit(parts["low"], unit)
+        return fmt.span(parts["low"], parts["high"], unit)
 
     def appendix_rows(self) -> list[dict[str, Any]]:
         """Every figure but the per-scenario copies (those are in figures.json), with its sources."""
@@ -216,12 +345,13 @@ class _Helpers:
             raise jinja2.UndefinedError(f"no claim with id {claim_id!r} in the assumptions file")
         result = results[claim_id]
         body = Markup(caller()) if caller else Markup("")
+        guard = f"claim {claim_id}: {result.claim.holds}: {'holds' if result.holds else 'fails'}"
         if result.holds:
-            return Markup('<span class="claim" data-claim="{}">{}</span>').format(claim_id, body)
+            return Markup('<span class="claim" data-claim="{}" data-guard="{}">{}</span>').format(claim_id, guard, body)
         return Markup(
-            '<span class="claim failing" data-claim="{}" tabindex="0" data-tip="{}">{}'
+            '<span class="claim failing" data-claim="{}" data-guard="{}" tabindex="0" data-tip="{}">{}'
             '<sup class="claim-flag">claim fails</sup></span>'
-        ).format(claim_id, f"This claim no longer holds: {result.claim.text}\n{result.explain()}", body)
+        ).format(claim_id, guard, f"This claim no longer holds: {result.claim.text}\n{result.explain()}", body)
 
     def scenario_table(self) -> list[dict[str, Any]]:
         """One column per scenario: its name, rationale and figures."""
@@ -299,6 +429,8 @@ def environment(templates_dir: Path, store: Cache | None = None) -> jinja2.Envir
     )
     env.filters.update(
         breakable=_breakable,
+        listing=phrases.listing,
+        lower_first=phrases.lower_first,
         money=fmt.money,
         multiple=fmt.multiple,
         pct=fmt.pct,
@@ -331,6 +463,17 @@ def render_html(
     env.globals.update(
         fig=helpers.fig,
         inp=helpers.inp,
+        sourced=helpers.sourced,
+        source_differs=helpers.source_differs,
+        moved=helpers.moved,
+        compare=helpers.compare,
+        compared=helpers.compared,
+        place=helpers.place,
+        portion=helpers.portion,
+        range_drivers=helpers.range_drivers,
+        departures=helpers.departures,
+        source_checks=helpers.source_checks,
+        thresholds={"near": phrases.NEAR, "far": phrases.FAR, "middle": phrases.MIDDLE, "most": phrases.MOST},
         claimed=helpers.claimed,
         scenario_table=helpers.scenario_table,
         grid=helpers.grid,

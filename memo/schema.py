@@ -65,9 +65,7 @@ INPUTS: dict[str, InputSpec] = _inputs(
     InputSpec("growth.new_sub_arr_week1", "usd_per_week", "New subscription ARR added, week 1", positive=True),
     InputSpec("growth.new_sub_arr_week2", "usd_per_week", "New subscription ARR added, week 2"),
     InputSpec("growth.new_sub_arr_week3", "usd_per_week", "New subscription ARR added, week 3"),
-    InputSpec(
-        "growth.base_new_sub_arr", "usd_per_year", "Conservative anchor for annual new subscription ARR", ranged=True
-    ),
+    InputSpec("growth.base_new_sub_arr", "usd_per_year", "Anchored annual new subscription ARR", ranged=True),
     InputSpec(
         "api.ratio_recent", "ratio", "Recent new API revenue per dollar of new subscription revenue", ranged=True
     ),
@@ -79,6 +77,8 @@ INPUTS: dict[str, InputSpec] = _inputs(
     InputSpec("usage.tokens_per_day_early", "tokens_per_day", "Daily token throughput, early February", positive=True),
     InputSpec("usage.tokens_per_day_latest", "tokens_per_day", "Daily token throughput, early May"),
     InputSpec("revenue.ytd_floor", "usd", "Cumulative 2026 revenue, lower bound"),
+    InputSpec("revenue.ytd_start", "date", "Start of the period the revenue to date covers"),
+    InputSpec("revenue.ytd_end", "date", "End of the period the revenue to date covers"),
     InputSpec("valuation.market_cap", "usd", "VVV market capitalisation"),
     InputSpec("valuation.fdv", "usd", "VVV fully diluted valuation"),
     InputSpec("token.price", "usd_per_token", "VVV token price", positive=True),
@@ -190,6 +190,7 @@ STATED_KEYS: dict[str, str] = {
     "low": "the stated low end, with high",
     "high": "the stated high end, with low",
     "below": "the source states the figure is below this",
+    "above": "the source states the figure is above this (or says something that implies it)",
     "tolerance": "how far the model may be from the statement and still agree (the statement's rounding)",
     "where": "where in the source the statement stands",
 }

@@ -70,9 +70,10 @@ def slow_artefacts(
     store: Cache | None = None,
     bundle: Callable[[], bytes] | None = None,
     converter: Converter | None = None,
+    scenario: str | None = None,
 ) -> dict[str, bytes]:
     """The files of the site that take vl-convert's time: the browser bundle and the social card."""
-    return {**browser_assets(store, bundle), "social.png": social_card(meta, figures, store, converter)}
+    return {**browser_assets(store, bundle), "social.png": social_card(meta, figures, store, converter, scenario)}
 
 
 def figures_csv(payload: Mapping[str, Any]) -> bytes:
@@ -147,19 +148,28 @@ def _slug(text: str) -> str:
     return "".join(c.lower() if c.isalnum() else "-" for c in text).strip("-")
 
 
-def summary_line(figures: Mapping[str, Any]) -> str:
+def scenario_label(scenario: str | None) -> str:
+    """How a page names the scenario it was built for ("" for the file's own inputs)."""
+    return f"{scenario.capitalize()} scenario" if scenario else ""
+
+
+def summary_line(figures: Mapping[str, Any], scenario: str | None = None) -> str:
     def show(name: str) -> str:
         f = figures[name]
         return fmt.by_unit(f.value, f.unit)
 
-    return (
+    return (f"{scenario_label(scenario)}: " if scenario else "") + (
         f"Current ARR {show('arr.current')}, forward ARR {show('arr.forward')}; "
         f"P/S {show('valuation.ps_current')} current, {show('valuation.ps_forward')} forward."
     )
 
 
 def social_card(
-    meta: MemoMeta, figures: Mapping[str, Any], store: Cache | None = None, converter: Converter | None = None
+    meta: MemoMeta,
+    figures: Mapping[str, Any],
+    store: Cache | None = None,
+    converter: Converter | None = None,
+    scenario: str | None = None,
 ) -> bytes:
     """A 1200 x 630 preview image for link previews, drawn by vl-convert in the memo's fonts."""
     from importlib import metadata
@@ -180,7 +190,9 @@ def social_card(
         {
             "x": 70,
             "y": 110,
-            "text": "INVESTMENT MEMO \u00b7 VENICE \u00b7 VVV",
+            "text": " \u00b7 ".join(
+                ["INVESTMENT MEMO", "VENICE", "VVV", *filter(None, [scenario_label(scenario).upper()])]
+            ),
             "size": 22,
             "weight": 600,
             "color": "#b9cfe0",
@@ -250,6 +262,7 @@ def files(
     assumptions_yaml: bytes,
     base_url: str | None,
     artefacts: Mapping[str, bytes] | None = None,
+    scenario: str | None = None,
 ) -> dict[str, bytes]:
     """Every file of the site, by path relative to the site root."""
     date = meta.as_of.isoformat()
@@ -260,7 +273,7 @@ def files(
         "figures.json": figures_json,
         "figures.csv": figures_csv(payload),
         "assumptions.yaml": assumptions_yaml,
-        **(artefacts if artefacts is not None else slow_artefacts(meta, figures)),
+        **(artefacts if artefacts is not None else slow_artefacts(meta, figures, scenario=scenario)),
         "robots.txt": robots(base_url),
         "sitemap.xml": sitemap(base_url, [("", date), ("memo.html", date), ("memo.pdf", date)]),
         "feed.xml": feed(
@@ -268,11 +281,12 @@ def files(
             base_url,
             [
                 {
-                    "title": meta.title,
+                    "title": meta.title + (f" ({scenario_label(scenario)})" if scenario else ""),
                     "path": "memo.html",
                     "date": date,
-                    "summary": summary_line(figures),
-                    "id": f"tag:memo,{date}:{_slug(meta.title)}:{payload['build']['inputs_sha256'][:16]}",
+                    "summary": summary_line(figures, scenario),
+                    "id": f"tag:memo,{date}:{_slug(meta.title)}:{payload['build']['inputs_sha256'][:16]}"
+                    + (f":{_slug(scenario)}" if scenario else ""),
                 }
             ],
         ),

@@ -75,6 +75,7 @@ class Statement:
     low: float | None = None
     high: float | None = None
     below: float | None = None
+    above: float | None = None
 
 
 @dataclass(frozen=True)
@@ -511,12 +512,14 @@ def _validate_stated(check: _Checker, value: Any, path: Path_, figure_names: set
             figure = None
         numbers = {
             k: _non_negative(check, entry[k], (*item_path, k))
-            for k in ("value", "low", "high", "below", "tolerance")
+            for k in ("value", "low", "high", "below", "above", "tolerance")
             if k in entry
         }
-        forms = [form for form in (("value",), ("low", "high"), ("below",)) if all(k in entry for k in form)]
+        forms = [
+            form for form in (("value",), ("low", "high"), ("below",), ("above",)) if all(k in entry for k in form)
+        ]
         if len(forms) != 1 or (any(k in entry for k in ("low", "high")) and forms != [("low", "high")]):
-            check.error(item_path, "give exactly one of: value, low and high, or below", of_key=True)
+            check.error(item_path, "give exactly one of: value, low and high, below, or above", of_key=True)
             continue
         where = check.text(entry["where"], (*item_path, "where")) if "where" in entry else None
         if figure is None or where is None or None in numbers.values() or "tolerance" not in numbers:
@@ -653,12 +656,7 @@ def _check_axes(
             unit = schema.INPUTS[axis.input].unit
             path = ("sensitivity", grid.name, side, axis.form)
             for base, where in cases:
-                if axis.form == "multipliers" and base == 0:
-                    check.error(
-                        path, f"multipliers need a base other than 0; {axis.input} is {_show(base, unit)}{where}"
-                    )
-                    continue
-                kept, dropped = axis.points(base)
+                kept, dropped = axis.points(base)  # multiples of a base of 0 are one value: a one-line grid
                 if not kept:
                     computed = ", ".join(_show(v, unit) for v in dropped)
                     check.error(

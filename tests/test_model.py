@@ -129,10 +129,25 @@ def test_source_checks_flag_exactly_the_known_differences() -> None:
         "growth.acceleration",
         "market.privacy_segment",
         "market.share_of_privacy_segment",
+        "revenue.ytd_at_current_run_rate",  # "at least $30M so far" is more than today's run-rate earns since January
         "valuation.ps_next_12m_revenue",  # the thesis calls forward ARR "revenue for the next 12 months"
     ]
     current = [c for c in checks if c.figure == "arr.current"]
     assert [c.holds for c in current] == [True, False]  # the $60M midpoint agrees, the range does not
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [("users.conversion_rate=0.08",), ("growth.new_sub_arr_week3=3e6",), ("market.privacy_share.high=0.5",)],
+)
+def test_source_checks_run_on_the_inputs_as_filed(overrides: tuple[str, ...]) -> None:
+    """An edit moves this build's figures but not the verdict on the source's arithmetic."""
+    inputs = read_inputs(BUNDLED, overrides)
+    _, filed = compute(read_inputs(BUNDLED).assumptions)
+    _, checks = compute(inputs.assumptions, inputs.as_filed)
+    assert [(c.figure, c.model, c.holds) for c in checks] == [(c.figure, c.model, c.holds) for c in filed]
+    assert any(c.build_differs for c in checks)
+    assert all(c.build_differs == (c.build != c.model) for c in checks)
 
 
 def _closure(figures: dict[str, model.Figure]) -> dict[str, set[str]]:

@@ -173,7 +173,7 @@ def test_a_grid_of_absolute_values_with_the_base_off_it_outlines_nothing(tmp_pat
     assert _outlined(chart) == []
     shown = fmt.by_unit(figures["valuation.ps_forward"].value, "multiple")
     assert alt.endswith(
-        f"the base case ({shown}) is not on this grid: its vvv token price, $50, is above the highest value shown ($28)."
+        f"the base case ({shown}) is not on this grid: its VVV token price, $50, is above the highest value shown ($28)."
     )
     entry = figures_json.analysis_entries(assumptions, analysis)["sensitivity"]["growth_price"]
     assert entry["base"] == {"row": 2, "column": None, "row_value": 100e6, "column_value": 50.0}
@@ -294,11 +294,6 @@ def test_a_relative_axis_must_leave_a_value_at_the_base(tmp_path: Path, bundled_
             (),
             "offsets: leave no value users.conversion_rate can take at its base of 5% (computed: 101%, 102%)",
         ),
-        (
-            "rows: {input: users.conversion_rate, multipliers: [0.5, 1]}",
-            ("users.conversion_rate=0",),
-            "multipliers: multipliers need a base other than 0; users.conversion_rate is 0%",
-        ),
     ):
         text = bundled_text.replace(old, new)
         (tmp_path / "assumptions.yaml").write_text(text)
@@ -308,6 +303,17 @@ def test_a_relative_axis_must_leave_a_value_at_the_base(tmp_path: Path, bundled_
         assert [str(d) for d in caught.value.diagnostics] == [
             f"assumptions.yaml:{line}:{col}: error: sensitivity.conversion_arppu.rows.{message}"
         ]
+
+
+def test_multiples_of_a_base_of_zero_are_a_one_line_grid(tmp_path: Path, bundled_text: str) -> None:
+    text = bundled_text.replace(
+        "rows: {input: users.conversion_rate, offsets: [-0.02, -0.01, 0, 0.01, 0.02]}",
+        "rows: {input: users.conversion_rate, multipliers: [0.5, 1, 2]}",
+    )
+    (tmp_path / "assumptions.yaml").write_text(text)
+    assumptions = read_inputs(tmp_path / "assumptions.yaml", ("users.conversion_rate=0",)).assumptions
+    grid = scenarios.sweep(quantities(assumptions), assumptions.sensitivity[1])
+    assert grid.rows == (0.0,) and grid.dropped_rows == (0.0, 0.0) and grid.base_row == 0
 
 
 def test_tornado_swings_are_the_model_at_each_end(assumptions, analysis) -> None:
@@ -382,7 +388,7 @@ def test_failing_claims_can_be_allowed_and_are_marked(tmp_path: Path, bundled_te
     assert "warning: claims.ps_current_below_openrouter: no longer holds" in result.stderr
     tree = tinyhtml5.parse((tmp_path / "build" / "memo.html").read_text())
     failing = [e.get("data-claim") for e in tree.iter(f"{NS}span") if "failing" in (e.get("class") or "")]
-    assert set(failing) == {"ps_current_below_openrouter", "forward_multiple_a_fraction"}
+    assert set(failing) == {"ps_current_below_openrouter", "forward_multiple_a_fraction", "forward_multiple_undemanding"}
     data = json.loads((tmp_path / "build" / "figures.json").read_text())
     assert {c["id"] for c in data["claims"] if not c["result"]} == set(failing)
 
@@ -390,7 +396,7 @@ def test_failing_claims_can_be_allowed_and_are_marked(tmp_path: Path, bundled_te
 def test_memo_check(tmp_path: Path, bundled_text: str) -> None:
     (tmp_path / "assumptions.yaml").write_text(bundled_text)
     ok = memo("check", cwd=tmp_path)
-    assert ok.returncode == 0 and "7 claims hold" in ok.stdout
+    assert ok.returncode == 0 and "9 claims hold" in ok.stdout
     assert not (tmp_path / "build").exists()
     broken = memo("check", "--set", "growth.new_sub_arr_week3=1.5e6", cwd=tmp_path)
     assert broken.returncode == 1

@@ -298,6 +298,7 @@ class TestConstraints:
             "pro_within_pro_plus",
             "pro_plus_within_max",
             "arppu_within_tier_prices",
+            "revenue_period_in_order",
         ]
         assert assumptions.scenarios  # checked on each of them too, and all hold
         assert constraint_problems(assumptions.constraints, assumptions.inputs, assumptions.scenarios) == []
@@ -385,15 +386,15 @@ class TestConstraints:
         figure = line_col(text, "valuation.ps_current < 30")
         extra = line_col(text, "txt:")
         assert _errors(tmp_path, text) == [
-            f"assumptions.yaml:{twice[0]}:{twice[1]}: error: constraints[7].id: "
+            f"assumptions.yaml:{twice[0]}:{twice[1]}: error: constraints[8].id: "
             "constraint id 'cap_within_fdv' is used twice",
-            f"assumptions.yaml:{typo[0]}:{typo[1]}: error: constraints[8].holds: "
+            f"assumptions.yaml:{typo[0]}:{typo[1]}: error: constraints[9].holds: "
             "unknown input 'valuation.market_capp' (did you mean 'valuation.market_cap'?)",
-            f"assumptions.yaml:{total[0]}:{total[1]}: error: constraints[9].holds: "
+            f"assumptions.yaml:{total[0]}:{total[1]}: error: constraints[10].holds: "
             "a constraint must compare inputs (use < <= > >= == !=)",
-            f"assumptions.yaml:{figure[0]}:{figure[1]}: error: constraints[10].holds: "
+            f"assumptions.yaml:{figure[0]}:{figure[1]}: error: constraints[11].holds: "
             "valuation.ps_current is a figure, not an input; a constraint relates inputs (a claim compares figures)",
-            f"assumptions.yaml:{extra[0]}:{extra[1]}: error: constraints[11].txt: unknown key 'txt' (did you mean 'text'?)",
+            f"assumptions.yaml:{extra[0]}:{extra[1]}: error: constraints[12].txt: unknown key 'txt' (did you mean 'text'?)",
         ]
 
     def test_a_constraint_that_is_no_expression(self, tmp_path: Path, bundled_text: str) -> None:
