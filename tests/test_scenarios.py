@@ -388,7 +388,11 @@ def test_failing_claims_can_be_allowed_and_are_marked(tmp_path: Path, bundled_te
     assert "warning: claims.ps_current_below_openrouter: no longer holds" in result.stderr
     tree = tinyhtml5.parse((tmp_path / "build" / "memo.html").read_text())
     failing = [e.get("data-claim") for e in tree.iter(f"{NS}span") if "failing" in (e.get("class") or "")]
-    assert set(failing) == {"ps_current_below_openrouter", "forward_multiple_a_fraction", "forward_multiple_undemanding"}
+    assert set(failing) == {
+        "ps_current_below_openrouter",
+        "forward_multiple_a_fraction",
+        "forward_multiple_undemanding",
+    }
     data = json.loads((tmp_path / "build" / "figures.json").read_text())
     assert {c["id"] for c in data["claims"] if not c["result"]} == set(failing)
 
