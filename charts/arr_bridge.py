@@ -7,7 +7,7 @@ from memo.charts import HEIGHT, WIDTH, ChartData, nominal, quantitative, whisker
 
 TITLE = "From current to forward ARR"
 SOURCE = (
-    "Source: Liberman (2026); memo calculations. New ARR is the author's conservative anchor for the next 12 months, "
+    "Source: Liberman (2026); memo calculations. New ARR is a year at the anchored pace of new subscription ARR, "
     "with new API ARR at the recent ratio of new API to new subscription revenue. Whiskers show the low\u2013high range."
 )
 

@@ -5,9 +5,7 @@ from memo.explorer import DRIVERS, SHOWN, initial, vega_expression
 from memo.schema import INPUTS
 
 TITLE = "Scenario explorer: move the main drivers, watch forward ARR and P/S"
-SOURCE = (
-    "Source: memo calculations; the model's own formulas, evaluated in the browser. Static at the base case in print."
-)
+SOURCE = "Source: memo calculations; the model's own formulas, evaluated in the browser. Static at this build's inputs in print."
 INTERACTIVE = True
 PARTS = {
     "subs": "Subscription ARR",
@@ -82,7 +80,7 @@ def build(d: ChartData) -> tuple[dict, str]:
         ],
     }
     alt_text = (
-        f"Scenario explorer at the base case: forward ARR {d.show('arr.forward')}, forward P/S "
+        f"Scenario explorer at this build's inputs: forward ARR {d.show('arr.forward')}, forward P/S "
         f"{d.show('valuation.ps_forward')}. Sliders for paid conversion, ARPPU, new subscription ARR, the API ratio "
         "for new revenue and market cap recompute both in the web version."
     )

@@ -1,4 +1,4 @@
-"""Daily token throughput against paid subscribers, both indexed to early February: usage grew twice as fast."""
+"""Daily token throughput against paid subscribers, both indexed to early February."""
 
 from typing import Any
 
@@ -129,9 +129,10 @@ def build(d: ChartData) -> tuple[dict[str, Any], str]:
         "layer": [baseline, lines, dots, heads, details, spine, caps, note],
     }
     alt_text = (
-        f"Index chart from {first} (1.0x) to {last}: daily tokens processed rose {d.show('usage.tokens_per_day_growth')}, "
-        f"from {d.show('usage.tokens_per_day_early')} to {d.show('usage.tokens_per_day_latest')} a day, while paid "
-        f"subscribers rose {d.fmt.multiple(paid)}, so throughput per paid subscriber grew "
-        f"{d.show('usage.tokens_per_paid_user_growth')}."
+        f"Index chart from {first} (1.0x) to {last}: daily tokens processed went from "
+        f"{d.show('usage.tokens_per_day_early')} to {d.show('usage.tokens_per_day_latest')} a day, "
+        f"{d.show('usage.tokens_per_day_growth')} the first level, while paid subscribers reached "
+        f"{d.fmt.multiple(paid)} theirs, so throughput per paid subscriber is "
+        f"{d.show('usage.tokens_per_paid_user_growth')} its first level."
     )
     return chart, alt_text

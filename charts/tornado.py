@@ -1,11 +1,12 @@
-"""Which ranged input moves forward P/S most across its stated range."""
+"""Which ranged input moves forward P/S most across its range."""
 
 from typing import Any
 
 from memo.charts import INK, WIDTH, ChartData, nominal, quantitative
+from memo.phrases import lower_first
 from memo.schema import INPUTS
 
-TITLE = "What moves forward P/S: each input across its stated range"
+TITLE = "What moves forward P/S: each input across its range"
 SOURCE = "Source: memo calculations; one input at a time at its low and high end, the others at the base case."
 TARGET = "valuation.ps_forward"
 
@@ -19,7 +20,7 @@ def build(d: ChartData) -> tuple[dict[str, Any], str]:
             text = f"{d.fmt.multiple(value)} at {d.fmt.by_unit(at, spec.unit)}"
             rows.append({"input": spec.label, "end": end, "start": base.value, "stop": value, "text": text})
     if not rows:
-        note = f"No ranged input moves {base.label.lower()} in this build."
+        note = f"No ranged input moves {lower_first(base.label)} in this build."
         chart = {
             "width": WIDTH,
             "height": 30,
@@ -61,8 +62,8 @@ def build(d: ChartData) -> tuple[dict[str, Any], str]:
         for test, dx, align in (("datum.stop >= datum.start", 4, "left"), ("datum.stop < datum.start", -4, "right"))
     ]
     chart = {"width": WIDTH - 280, "height": 34 * max(len(order), 1), "layer": [bars, rule, *labels]}
-    widest = order[0] if order else "none"
+    widest = lower_first(order[0]) if order else "none"
     return chart, (
-        f"Tornado chart of {base.label.lower()} around the base case of {d.show(TARGET)}; the widest swing comes "
+        f"Tornado chart of {lower_first(base.label)} around the base case of {d.show(TARGET)}; the widest swing comes "
         f"from {widest}."
     )

@@ -6,7 +6,7 @@ from memo.charts import HEIGHT, INK, WIDTH, ChartData, nominal, quantitative
 from memo.scenarios import histogram
 
 TITLE = "Forward P/S across the input ranges: Monte Carlo distribution"
-SOURCE = "Source: memo calculations; every ranged input drawn at once (triangular on low, base and high), fixed seed."
+SOURCE = "Source: memo calculations; every ranged input drawn at once from its own distribution, fixed seed."
 TARGET = "valuation.ps_forward"
 
 

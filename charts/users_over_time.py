@@ -46,7 +46,6 @@ def _panel(
 
 def build(d: ChartData) -> tuple[dict[str, Any], str]:
     days = (_day(d, "users.registered_earlier_date"), _day(d, "users.registered_date"))
-    growth = d.show("users.paid_growth")
     registered = _panel(
         d,
         "Registered users",
@@ -56,7 +55,7 @@ def build(d: ChartData) -> tuple[dict[str, Any], str]:
     )
     paid = _panel(
         d,
-        f"Paid subscribers (up {growth})",
+        f"Paid subscribers ({d.moved('users.paid_growth')})",
         ("users.paid_earlier", "users.paid"),
         days,
         (d.colors["sky"], d.colors["blue"]),
@@ -67,8 +66,8 @@ def build(d: ChartData) -> tuple[dict[str, Any], str]:
         "resolve": {"scale": {"y": "independent", "color": "independent"}},
     }
     alt_text = (
-        f"Two bar charts. Registered users rose from {d.show('users.registered_earlier')} on {days[0]} "
-        f"to {d.show('users.registered')} on {days[1]}; paid subscribers rose from {d.show('users.paid_earlier')} "
-        f"to {d.show('users.paid')}, growth of {growth}."
+        f"Two bar charts. Registered users went from {d.show('users.registered_earlier')} on {days[0]} "
+        f"to {d.show('users.registered')} on {days[1]}; paid subscribers went from {d.show('users.paid_earlier')} "
+        f"to {d.show('users.paid')}, {d.moved('users.paid_growth')}."
     )
     return chart, alt_text

@@ -47,6 +47,6 @@ def build(d: ChartData) -> tuple[dict[str, Any], str]:
     alt_text = (
         "Bar chart of new subscription ARR added per week: "
         + "; ".join(f"{row['week']}: {row['label']}" for row in rows)
-        + f". Growth from week 1 to week 3: {d.show('growth.acceleration')}."
+        + f". From week 1 to week 3 the weekly figure was {d.moved('growth.acceleration')}."
     )
     return chart, alt_text
