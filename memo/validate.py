@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -727,54 +727,69 @@ def _validate_uncertainty(check: _Checker, value: Any, path: Path_, figures: set
 
 
 def _validate_constraints(check: _Checker, value: Any, path: Path_, figures: set[str]) -> tuple[Constraint, ...]:
+    def misnamed(name: str) -> str | None:
+        if name in figures:
+            return f"{name} is a figure, not an input; a constraint relates inputs (a claim compares figures)"
+        return None
+
+    found = _conditions(check, value, path, "constraint", "input", set(schema.INPUTS), misnamed)
+    return tuple(Constraint(*fields) for fields in found)
+
+
+def _conditions(
+    check: _Checker,
+    value: Any,
+    path: Path_,
+    kind: str,
+    noun: str,
+    names: set[str],
+    misnamed: Callable[[str], str | None] = lambda name: None,
+) -> list[tuple[str, str, str, str, int, int]]:
+    """A list of ``{id, text, holds}`` (claims over figures, constraints over inputs): each holds must parse, name
+    only known ``names`` and compare; returns (id, text, holds, file, line, column) for each valid one."""
     from memo import expr
 
     if not isinstance(value, list):
-        check.error(path, f"must be a list of constraints, got {_kind(value)}")
-        return ()
-    out: list[Constraint] = []
+        check.error(path, f"must be a list of {kind}s, got {_kind(value)}")
+        return []
+    keys = schema.CLAIM_KEYS if kind == "claim" else schema.CONSTRAINT_KEYS
+    out: list[tuple[str, str, str, str, int, int]] = []
     seen: set[str] = set()
     for i, item in enumerate(value):
         item_path = (*path, i)
         fields = check.mapping(item, item_path, "a mapping with id, text and holds")
         if fields is None:
             continue
-        check.unknown_keys(fields, schema.CONSTRAINT_KEYS, item_path)
-        check.required(fields, schema.CONSTRAINT_KEYS, item_path)
-        constraint_id = check.text(fields["id"], (*item_path, "id")) if "id" in fields else None
-        if constraint_id is not None and constraint_id in seen:
-            check.error((*item_path, "id"), f"constraint id '{constraint_id}' is used twice")
-            constraint_id = None
-        seen.add(constraint_id or "")
+        check.unknown_keys(fields, keys, item_path)
+        check.required(fields, keys, item_path)
+        item_id = check.text(fields["id"], (*item_path, "id")) if "id" in fields else None
+        if item_id is not None and item_id in seen:
+            check.error((*item_path, "id"), f"{kind} id '{item_id}' is used twice")
+            item_id = None
+        seen.add(item_id or "")
         text = check.text(fields["text"], (*item_path, "text")) if "text" in fields else None
         source = check.text(fields["holds"], (*item_path, "holds")) if "holds" in fields else None
         if source is None:
             continue
+        holds = (*item_path, "holds")
         try:
             parsed = expr.parse(source)
         except expr.ExprError as exc:
-            check.error((*item_path, "holds"), f"not a valid constraint: {exc}")
+            check.error(holds, f"not a valid {kind}: {exc}")
             continue
-        unknown = [n for n in parsed.names if n not in schema.INPUTS]
-        if unknown and unknown[0] in figures:
-            message = f"{unknown[0]} is a figure, not an input; a constraint relates inputs (a claim compares figures)"
-            check.error((*item_path, "holds"), message)
-            continue
+        unknown = [n for n in parsed.names if n not in names]
         if unknown:
-            hint = difflib.get_close_matches(unknown[0], schema.INPUTS, n=1)
-            check.error(
-                (*item_path, "holds"),
-                f"unknown input '{unknown[0]}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""),
-            )
+            hint = difflib.get_close_matches(unknown[0], names, n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            check.error(holds, misnamed(unknown[0]) or f"unknown {noun} '{unknown[0]}'{suggestion}")
             continue
         if not parsed.is_condition:
-            check.error((*item_path, "holds"), "a constraint must compare inputs (use < <= > >= == !=)")
+            check.error(holds, f"a {kind} must compare {noun}s (use < <= > >= == !=)")
             continue
-        if constraint_id is not None and text is not None:
-            pos = check.doc.position((*item_path, "holds"))
-            where = check.doc.origin((*item_path, "holds"))
-            out.append(Constraint(constraint_id, text, source, where, pos.line, pos.column))
-    return tuple(out)
+        if item_id is not None and text is not None:
+            pos = check.doc.position(holds)
+            out.append((item_id, text, source, check.doc.origin(holds), pos.line, pos.column))
+    return out
 
 
 _ENDS = ("base", "low", "high")  # the base first, so a constraint broken at the base is reported as such
@@ -827,46 +842,4 @@ def constraint_problems(
 
 
 def _validate_claims(check: _Checker, value: Any, path: Path_, figures: set[str]) -> tuple[Claim, ...]:
-    from memo import expr
-
-    if not isinstance(value, list):
-        check.error(path, f"must be a list of claims, got {_kind(value)}")
-        return ()
-    out: list[Claim] = []
-    seen: set[str] = set()
-    for i, item in enumerate(value):
-        item_path = (*path, i)
-        fields = check.mapping(item, item_path, "a mapping with id, text and holds")
-        if fields is None:
-            continue
-        check.unknown_keys(fields, schema.CLAIM_KEYS, item_path)
-        check.required(fields, schema.CLAIM_KEYS, item_path)
-        claim_id = check.text(fields["id"], (*item_path, "id")) if "id" in fields else None
-        if claim_id is not None and claim_id in seen:
-            check.error((*item_path, "id"), f"claim id '{claim_id}' is used twice")
-            claim_id = None
-        seen.add(claim_id or "")
-        text = check.text(fields["text"], (*item_path, "text")) if "text" in fields else None
-        source = check.text(fields["holds"], (*item_path, "holds")) if "holds" in fields else None
-        if source is None:
-            continue
-        try:
-            parsed = expr.parse(source)
-        except expr.ExprError as exc:
-            check.error((*item_path, "holds"), f"not a valid claim: {exc}")
-            continue
-        unknown = [n for n in parsed.names if n not in figures]
-        if unknown:
-            hint = difflib.get_close_matches(unknown[0], figures, n=1)
-            check.error(
-                (*item_path, "holds"),
-                f"unknown figure '{unknown[0]}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""),
-            )
-            continue
-        if not parsed.is_condition:
-            check.error((*item_path, "holds"), "a claim must compare figures (use < <= > >= == !=)")
-            continue
-        if claim_id is not None and text is not None:
-            pos = check.doc.position((*item_path, "holds"))
-            out.append(Claim(claim_id, text, source, check.doc.origin((*item_path, "holds")), pos.line, pos.column))
-    return tuple(out)
+    return tuple(Claim(*fields) for fields in _conditions(check, value, path, "claim", "figure", figures))
