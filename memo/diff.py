@@ -28,6 +28,7 @@ CELLS = {"td", "th"}  # a table row reads as one line, its cells separated
 SKIP_CLASSES = {"fn-call", "fn-body", "chart-body"}
 GUARD = "data-guard"  # names a condition a sentence's words depend on, with its verdict (opaque to the diff)
 XHTML = "{http://www.w3.org/1999/xhtml}"
+POINTS = ("share", "change")  # units whose changes read in percentage points (a share, a relative change)
 
 
 class DiffTrouble(MemoError):
@@ -102,14 +103,14 @@ class FigureChange:
     def change_text(self) -> str:
         if self.absolute is None:
             return self.status
-        if self.unit == "share":
+        if self.unit in POINTS:
             points = self.absolute * 100
             text = f"{'+' if points >= 0 else fmt.MINUS}{fmt._sig(abs(points), 2)} pt"
         elif self.unit == "date":
             text = f"{self.absolute:+.0f} days"
         else:
             text = ("+" if self.absolute >= 0 else fmt.MINUS) + fmt.by_unit(abs(self.absolute), self.unit)
-        if self.relative is not None and self.unit != "share":
+        if self.relative is not None and self.unit not in POINTS:
             text += f" ({'+' if self.relative >= 0 else ''}{fmt.pct(self.relative)})"
         return text
 

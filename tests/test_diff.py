@@ -49,6 +49,8 @@ def test_changed_inputs_and_exactly_the_dependent_figures(builds: dict[str, Path
     assert all(f.caused_by == ["users.conversion_rate"] for f in conversion.figures)
     paid = next(f for f in conversion.figures if f.name == "users.paid")
     assert (paid.text("old"), paid.text("new"), paid.change_text()) == ("150,000", "180,000", "+30,000 (+20%)")
+    growth = next(f for f in conversion.figures if f.name == "users.paid_growth")  # a relative change: points
+    assert (growth.text("old"), growth.text("new"), growth.change_text()) == ("50%", "80%", "+30 pt")
 
 
 def test_the_charts_that_show_a_changed_figure(builds: dict[str, Path], conversion: diff.Changes) -> None:
