@@ -146,7 +146,9 @@ class Uncertainty:
 
 
 @dataclass(frozen=True)
-class Claim:
+class Condition:
+    """An ``{id, text, holds}`` entry: an expression that must hold, and where it stands in its file."""
+
     id: str
     text: str
     holds: str
@@ -155,16 +157,12 @@ class Claim:
     column: int
 
 
-@dataclass(frozen=True)
-class Constraint:
+class Claim(Condition):
+    """A judgement over figures that the prose relies on (``claims:``)."""
+
+
+class Constraint(Condition):
     """A relation between inputs that must hold (``constraints:``), checked on every build."""
-
-    id: str
-    text: str
-    holds: str
-    file: str
-    line: int
-    column: int
 
 
 @dataclass(frozen=True)
