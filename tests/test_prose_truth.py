@@ -358,8 +358,9 @@ def test_a_scenario_build_names_its_scenario_in_every_published_file(bull_build)
     assert "bull scenario" in pages[0].lower()
     text = re.sub(r"\s+", " ", " ".join(pages))
     assert "This memo is built for the bull scenario" in text
-    assert "so the source puts the weighted average revenue per paying user at" in text
-    assert "(this build assumes" in text  # beside the source's ARPPU range (pdfium reads no .fig span's digits)
+    # the source's ARPPU range with this build's value beside it; a figure's digits are text a viewer can read
+    assert "so the source puts the weighted average revenue per paying user at $18–$19 (this build assumes $19)" in text
+    assert "Venice sold one plan, Pro, at $18 a month" in text
     data = __import__("json").loads((bull_build / "figures.json").read_text())
     assert data["memo"]["scenario"] == "bull"
     assert data["inputs"]["subs.arppu_monthly"]["value"] == 19
