@@ -348,7 +348,7 @@ def render_memo(
         analysis=analysis,
         scenario=scenario,
         base_url=base_url,
-        sourced=inputs.sourced(),
+        filed=inputs.as_filed.inputs,
     )
     html = render.render_html(project.templates, document, cache=store)
     index_html = render.render_html(project.templates, document, template="site/index.html.j2", page="", cache=store)

@@ -45,14 +45,19 @@ class Document:
     analysis: Any = None  # memo.build.Analysis: scenarios, grids, tornado, simulation, claims
     scenario: str | None = None  # the scenario this memo was built for (None: the file's own inputs)
     base_url: str | None = None  # where the site will live, for the absolute URLs social cards need
-    sourced: Mapping[str, Input] | None = None  # inputs crediting a source, with the value the source gives
+    filed: Mapping[str, Input] | None = None  # the inputs as the assumptions file gives them (before --set, scenario)
     chart_numbers: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.inputs is None:
             self.inputs = self.assumptions.inputs
-        if self.sourced is None:
-            self.sourced = {name: item for name, item in self.assumptions.inputs.items() if item.source is not None}
+        if self.filed is None:
+            self.filed = self.assumptions.inputs
+
+    @property
+    def sourced(self) -> dict[str, Input]:
+        """The inputs that credit a source, with the value the source (the file) gives them."""
+        return {name: item for name, item in self.filed.items() if item.source is not None}
 
 
 def load_content(templates_dir: Path) -> dict[str, Any]:
@@ -168,8 +173,14 @@ class _Helpers:
 
     def source_differs(self, name: str) -> bool:
         """This build uses another value for a sourced input than the source gives (``--set``, a scenario)."""
-        given, used = self._sourced(name), self.doc.inputs[name]
-        return (given.number, given.low, given.high) != (used.number, used.low, used.high)
+        self._sourced(name)
+        return self.edited(name)
+
+    def edited(self, name: str) -> bool:
+        """This build uses another value for an input than the assumptions file gives (``--set``, a scenario), so
+        the file's note on it describes a value the memo does not use."""
+        given, used = self.doc.filed.get(name), self.doc.inputs[name]
+        return given is not None and (given.number, given.low, given.high) != (used.number, used.low, used.high)
 
     def sourced(self, name: str, part: str = "value", beside_build: bool = True) -> Markup:
         """An input's value as the source gives it (``part``: value, or range for a ranged input), followed, when
@@ -465,6 +476,7 @@ def render_html(
         inp=helpers.inp,
         sourced=helpers.sourced,
         source_differs=helpers.source_differs,
+        edited=helpers.edited,
         moved=helpers.moved,
         compare=helpers.compare,
         compared=helpers.compared,
