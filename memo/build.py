@@ -152,10 +152,6 @@ class Inputs:
     assumptions: validate.Assumptions
     as_filed: validate.Assumptions
 
-    def sourced(self) -> dict[str, validate.Input]:
-        """Each input that credits a source, with the value the file (and so the source) gives it."""
-        return {name: item for name, item in self.as_filed.inputs.items() if item.source is not None}
-
 
 def read_inputs(assumptions_path: Path, overrides: Sequence[str] = (), display_name: str | None = None) -> Inputs:
     document = load.load_file(assumptions_path, display_name)
@@ -426,7 +422,7 @@ def figures_payload(memo: RenderedMemo) -> dict[str, Any]:
         memo.inputs.document.data,
         figures_json.library_versions(),
         document.inputs,
-        sourced=memo.inputs.sourced(),
+        sourced=document.sourced,
     )
     data["memo"]["scenario"] = document.scenario or "base"
     data |= figures_json.analysis_entries(memo.assumptions, memo.analysis)

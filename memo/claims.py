@@ -17,8 +17,8 @@ from memo import expr, model
 from memo import format as fmt
 from memo.errors import Diagnostic, InputError
 from memo.model import FIGURES, Figure, FigureDef, Quantity, reach
-from memo.schema import INPUTS, UNITS, InputSpec, Unit
-from memo.validate import Assumptions, Claim, Constraint
+from memo.schema import INPUTS, UNITS, InputSpec
+from memo.validate import Assumptions, Claim, Constraint, out_of_domain
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def counterexample(
     movable = [
         name
         for name in dict.fromkeys(n for figure in parsed.names for n in reach(inputs_of, figure))
-        if name in specs and not schema_unit(specs[name]).is_date and specs[name].unit != "year"
+        if name in specs and not UNITS[specs[name].unit].is_date and specs[name].unit != "year"
     ]
     base = {name: q.base for name, q in inputs.items()}
 
@@ -107,25 +107,14 @@ def counterexample(
     return None
 
 
-def schema_unit(spec: InputSpec) -> Unit:
-    return UNITS[spec.unit]
-
-
 def _bounds(spec: InputSpec) -> list[float]:
-    unit = schema_unit(spec)
+    unit = UNITS[spec.unit]
     return [b for b in (unit.minimum, unit.maximum) if b is not None]
 
 
 def _legal(spec: InputSpec, values: list[float]) -> list[float]:
-    unit = schema_unit(spec)
-    ok = [
-        v
-        for v in values
-        if (unit.minimum is None or v >= unit.minimum)
-        and (unit.maximum is None or v <= unit.maximum)
-        and (not spec.positive or v > 0)
-    ]
-    return sorted(set(ok))
+    """The values the input can take (its unit's bounds, above 0 where it must be), each once."""
+    return sorted({v for v in values if out_of_domain(spec, UNITS[spec.unit], v) is None})
 
 
 def _nearest_first(values: list[float], base: float) -> list[float]:
@@ -140,7 +129,7 @@ def _nearest_first(values: list[float], base: float) -> list[float]:
 
 
 def _draw(rng: np.random.Generator, spec: InputSpec, base: float, size: int) -> np.ndarray:
-    unit = schema_unit(spec)
+    unit = UNITS[spec.unit]
     if unit.maximum is not None:
         return rng.uniform(max(unit.minimum or 0.0, 1e-6 if spec.positive else 0.0), unit.maximum, size)
     scale = abs(base) if base else 1.0

@@ -94,23 +94,19 @@ def figure_entry(figure: Figure) -> dict[str, Any]:
     return entry
 
 
-def _values(item: Input) -> dict[str, Any]:
-    entry: dict[str, Any] = {"value": _plain(item.base)}
-    if item.low is not None:
-        entry |= {"low": item.low, "high": item.high}
-    return entry
+def _range(item: Input) -> dict[str, Any]:
+    return {} if item.low is None else {"low": item.low, "high": item.high}
 
 
 def input_entry(item: Input, sourced: Input | None = None) -> dict[str, Any]:
     """An input as this build uses it; ``sourced`` is the same input as the file gives it (the source's value),
     published as "sourced" so a reader can tell an edit for this build from the source's own figure."""
-    values = _values(item)
-    entry: dict[str, Any] = {"value": values.pop("value"), "unit": item.unit, **values}
+    entry: dict[str, Any] = {"value": _plain(item.base), "unit": item.unit, **_range(item)}
     entry["estimate"] = item.estimate
     if item.source is not None:
         entry["source"] = {"ref": item.source.ref, "where": item.source.where, "date": item.source.date}
         if sourced is not None:
-            entry["sourced"] = _values(sourced)
+            entry["sourced"] = {"value": _plain(sourced.base), **_range(sourced)}
     if item.note is not None:
         entry["note"] = item.note
     return entry

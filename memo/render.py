@@ -12,6 +12,7 @@ import re
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ class Document:
         if self.filed is None:
             self.filed = self.assumptions.inputs
 
-    @property
+    @cached_property
     def sourced(self) -> dict[str, Input]:
         """The inputs that credit a source, with the value the source (the file) gives them."""
         return {name: item for name, item in self.filed.items() if item.source is not None}
@@ -179,8 +180,8 @@ class _Helpers:
     def edited(self, name: str) -> bool:
         """This build uses another value for an input than the assumptions file gives (``--set``, a scenario), so
         the file's note on it describes a value the memo does not use."""
-        given, used = self.doc.filed.get(name), self.doc.inputs[name]
-        return given is not None and (given.number, given.low, given.high) != (used.number, used.low, used.high)
+        given = self.doc.filed.get(name)
+        return given is not None and self.doc.inputs[name].differs_from(given)
 
     def sourced(self, name: str, part: str = "value", beside_build: bool = True) -> Markup:
         """An input's value as the source gives it (``part``: value, or range for a ranged input), followed, when
@@ -235,23 +236,23 @@ class _Helpers:
             source.author, source.date[:4], source.title, item.source.where, item.source.date
         )
         if self.source_differs(input_name):
-            part = "range" if item.low is not None or self.doc.sourced[input_name].low is not None else "value"
-            text += Markup(" The source gives {}; this build assumes {}.").format(
-                self._value_text(self.doc.sourced[input_name], part), self._value_text(item, part)
-            )
+            text += Markup(" The source gives {}; this build assumes {}.").format(*self._both_values(input_name))
         return self.note(text)
 
     def departures(self) -> list[dict[str, Any]]:
         """The sourced inputs this build sets to another value than the source's, with both values."""
         out = []
-        for name, given in self.doc.sourced.items():
+        for name in self.doc.sourced:
             if name in self.doc.inputs and self.source_differs(name):
-                used = self.doc.inputs[name]
-                part = "range" if used.low is not None or given.low is not None else "value"
-                out.append(
-                    {"name": name, "source": self._value_text(given, part), "build": self._value_text(used, part)}
-                )
+                source, build = self._both_values(name)
+                out.append({"name": name, "source": source, "build": build})
         return out
+
+    def _both_values(self, name: str) -> tuple[str, str]:
+        """A sourced input as the source gives it and as this build uses it, both as ranges if either is one."""
+        given, used = self.doc.sourced[name], self.doc.inputs[name]
+        part = "range" if used.low is not None or given.low is not None else "value"
+        return self._value_text(given, part), self._value_text(used, part)
 
     def note(self, text: str | Markup) -> Markup:
         self.footnotes += 1

@@ -63,6 +63,10 @@ class Input:
         """The base value as a number (dates as days since 0001-01-01)."""
         return float(self.base.toordinal()) if isinstance(self.base, dt.date) else float(self.base)
 
+    def differs_from(self, other: Input) -> bool:
+        """Another value or range than ``other``'s (the same input as the file gives it, say); notes aside."""
+        return (self.number, self.low, self.high) != (other.number, other.low, other.high)
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -117,7 +121,7 @@ class Axis:
                 value = _tidy(base + step, max(abs(base), abs(step)))
             if math.isclose(value, base, rel_tol=1e-9):
                 value = base
-            legal = _out_of_domain(spec, unit, value) is None and value not in kept
+            legal = out_of_domain(spec, unit, value) is None and value not in kept
             (kept if legal else dropped).append(value)
         return tuple(kept), tuple(dropped)
 
@@ -449,14 +453,14 @@ def _domain_value(check: _Checker, spec: schema.InputSpec, unit: schema.Unit, va
     number = check.number(value, path)
     if number is None:
         return None
-    problem = _out_of_domain(spec, unit, number)
+    problem = out_of_domain(spec, unit, number)
     if problem is not None:
         check.error(path, problem)
         return None
     return number
 
 
-def _out_of_domain(spec: schema.InputSpec, unit: schema.Unit, number: float) -> str | None:
+def out_of_domain(spec: schema.InputSpec, unit: schema.Unit, number: float) -> str | None:
     """Why ``number`` cannot be a value of this input (dates as day numbers), or None when it can."""
     if unit.is_date:
         if not (number == int(number) and 1 <= number <= dt.date.max.toordinal()):

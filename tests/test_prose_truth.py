@@ -152,9 +152,9 @@ def _edited_values(reading: Reading) -> dict[str, list[str]]:
     """Each sourced input this edit changed, with the ways its new value can be printed."""
     memo = reading.memo
     out = {}
-    for name, given in memo.inputs.sourced().items():
+    for name, given in memo.document.sourced.items():
         used = memo.assumptions.inputs[name]
-        if (used.number, used.low, used.high) == (given.number, given.low, given.high):
+        if not used.differs_from(given):
             continue
         shown = [fmt.by_unit(used.number, used.unit)]
         if used.low is not None:
