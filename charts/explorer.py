@@ -1,8 +1,6 @@
 """The scenario explorer: sliders for the main drivers recompute forward ARR and P/S with the model's formulas."""
 
 from memo.charts import WIDTH, ChartData
-from memo.explorer import DRIVERS, SHOWN, initial, vega_expression
-from memo.schema import INPUTS
 
 TITLE = "Scenario explorer: move the main drivers, watch forward ARR and P/S"
 SOURCE = "Source: memo calculations; the model's own formulas, evaluated in the browser. Static at this build's inputs in print."
@@ -13,17 +11,17 @@ PARTS = {
     "new_sub": "New subscription ARR",
     "new_api": "New API ARR",
 }
-FIELDS = dict(zip(("subs", "api", "new_sub", "new_api", "forward", "ps"), SHOWN, strict=True))
+FIELDS = ("subs", "api", "new_sub", "new_api", "forward", "ps")  # the fields for memo.yml's explorer.shown, in order
 
 
 def build(d: ChartData) -> tuple[dict, str]:
-    base = {name: d.input(name).number for name in INPUTS}
-    for name in SHOWN:
+    explorer = d.explorer
+    for name in explorer.shown:
         d.figure(name)
     params = [
         {
             "name": driver.param,
-            "value": initial(driver, base),
+            "value": explorer.initial(driver),
             "bind": {
                 "input": "range",
                 "min": driver.minimum,
@@ -32,9 +30,10 @@ def build(d: ChartData) -> tuple[dict, str]:
                 "name": driver.label + " ",
             },
         }
-        for driver in DRIVERS
+        for driver in explorer.drivers
     ]
-    calculate = [{"calculate": vega_expression(figure, base), "as": field} for field, figure in FIELDS.items()]
+    shown = zip(FIELDS, explorer.shown, strict=True)
+    calculate = [{"calculate": explorer.expression(figure), "as": field} for field, figure in shown]
     labels = " : ".join(f"datum.part === '{key}' ? '{label}'" for key, label in PARTS.items()) + " : ''"
     summary = (
         "'Forward ARR $' + format(datum.forward / 1e6, '.3~r') + 'M' + "

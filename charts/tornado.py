@@ -4,7 +4,6 @@ from typing import Any
 
 from memo.charts import INK, WIDTH, ChartData, nominal, quantitative
 from memo.phrases import lower_first
-from memo.schema import INPUTS
 
 TITLE = "What moves forward P/S: each input across its range"
 SOURCE = "Source: memo calculations; one input at a time at its low and high end, the others at the base case."
@@ -15,7 +14,7 @@ def build(d: ChartData) -> tuple[dict[str, Any], str]:
     base = d.figure(TARGET)
     rows = []
     for swing in d.analysis("tornado")[TARGET]:
-        spec = INPUTS[swing.input]
+        spec = d.input_spec(swing.input)
         for end, at, value in (("low end", swing.low, swing.at_low), ("high end", swing.high, swing.at_high)):
             text = f"{d.fmt.multiple(value)} at {d.fmt.by_unit(at, spec.unit)}"
             rows.append({"input": spec.label, "end": end, "start": base.value, "stop": value, "text": text})

@@ -14,21 +14,26 @@ import copy
 import importlib.util
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from memo import fonts, phrases
 from memo import format as fmt
 from memo.cache import Cache
 from memo.cache import key as cache_key
 from memo.converter import ConversionError, Converter, InProcess
-from memo.errors import MemoError
-from memo.model import Figure
+from memo.errors import Diagnostic, InputError, MemoError
+from memo.model import Figure, Spec
+from memo.schema import InputSpec
 from memo.svg import scope_ids
 from memo.validate import Input
+
+if TYPE_CHECKING:
+    from memo.explorer import Explorer
+    from memo.project import Project
 
 # Okabe & Ito's palette, distinguishable with the common forms of colour blindness.
 BLUE = "#0072B2"
@@ -77,6 +82,19 @@ THEME: dict[str, Any] = {
 }
 
 
+class UnknownName(KeyError):
+    """A chart asked for a figure or input the model does not define."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        import difflib
+
+        hint = difflib.get_close_matches(name, list(known), n=1)
+        self.message = f"{kind} '{name}': the model defines no such {kind}" + (
+            f" (did you mean '{hint[0]}'?)" if hint else ""
+        )
+        super().__init__(self.message)
+
+
 class _RecordingContent(Mapping[str, Any]):
     """The content files by name, noting which ones a chart reads."""
 
@@ -114,11 +132,13 @@ class ChartData:
         inputs: Mapping[str, Input],
         content: Mapping[str, Any],
         analysis: Any = None,
+        project: Project | None = None,
     ) -> None:
         self._figures = figures
         self._inputs = inputs
         self._content = content
         self._analysis = analysis
+        self._project = project
         self.reads: list[str] = []
         self.content_reads: list[str] = []
         self.analysis_reads: list[str] = []
@@ -136,7 +156,7 @@ class ChartData:
 
     def figure(self, name: str) -> Figure:
         if name not in self._figures:
-            raise KeyError(f"no figure named {name!r}")
+            raise UnknownName("figure", name, self._figures)
         if name not in self.reads:
             self.reads.append(name)
         return self._figures[name]
@@ -145,9 +165,35 @@ class ChartData:
         return self.figure(name).value
 
     def input(self, name: str) -> Input:
+        if name not in self._inputs:
+            raise UnknownName("input", name, self._inputs)
         if name not in self.input_reads:
             self.input_reads.append(name)
         return self._inputs[name]
+
+    def input_spec(self, name: str) -> InputSpec:
+        """What the project's model says of an input: its label, unit and flags."""
+        self.input(name)
+        return self._model.inputs[name]
+
+    @property
+    def _model(self) -> Spec:
+        if self._project is None:
+            raise MemoError("this chart needs the project's model, which the build did not give it")
+        return self._project.model
+
+    @property
+    def explorer(self) -> Explorer:
+        """The project's explorer (memo.yml ``explorer:``): its sliders, shown figures and the model's formulas as
+        Vega expressions at this build's inputs (every input is read: each one can move a shown figure)."""
+        from memo.explorer import Explorer
+
+        model = self._model
+        settings = self._project.settings  # type: ignore[union-attr]
+        if not settings.drivers:
+            raise MemoError("memo.yml has no explorer: drivers for this chart to use")
+        base = {name: self.input(name).number for name in model.inputs}
+        return Explorer(settings.drivers, settings.shown, model.figures, base)
 
     def range_note(self, name: str) -> str:
         """ " (range low–high)" for a figure with a range, otherwise nothing: for alt texts."""
@@ -340,21 +386,25 @@ def build_all(
     analysis: Any = None,
     cache: Cache | None = None,
     converter: Converter | None = None,
+    project: Project | None = None,
 ) -> dict[str, Chart]:
     out: dict[str, Chart] = {}
+    settings = _settings_key(project)
     for name in available(charts_dir):
-        source = (charts_dir / f"{name}.py").read_bytes()
+        source = (charts_dir / f"{name}.py").read_bytes() + settings
         remembered = _remembered(cache, name, source, figures, inputs, content, analysis)
         if remembered is not None:
             out[name] = remembered
             continue
         module = load_module(charts_dir / f"{name}.py")
-        data = ChartData(figures, inputs, content, analysis)
+        data = ChartData(figures, inputs, content, analysis, project)
         try:
             spec, alt_text = build_spec(name, module, data)
             svg = to_svg(name, spec, alt_text, cache, converter)
         except MemoError:
             raise
+        except UnknownName as exc:
+            raise InputError([_chart_diagnostic(charts_dir / f"{name}.py", f"charts/{name}.py", exc)]) from None
         except ConversionError as exc:
             raise MemoError(f"charts/{name}.py: {exc}") from exc
         except Exception as exc:
@@ -373,6 +423,24 @@ def build_all(
         )
         _remember(cache, out[name], source, data, figures, inputs, content, analysis)
     return out
+
+
+def _settings_key(project: Project | None) -> bytes:
+    """The project's settings and model, which a chart may read besides figures (the explorer's sliders)."""
+    if project is None:
+        return b""
+    return repr((project.settings, [(d.name, d.formula) for d in project.model.figures])).encode("utf-8")
+
+
+def _chart_diagnostic(path: Path, shown: str, exc: UnknownName) -> Diagnostic:
+    """Where in the chart module the unknown name was asked for: the innermost line of that file."""
+    import traceback
+
+    line, column = 1, 1
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).resolve() == path.resolve() and frame.lineno:
+            line, column = frame.lineno, (frame.colno or 0) + 1
+    return Diagnostic(shown, line, column, "", exc.message)
 
 
 # A chart whose module and everything it read last time are unchanged is taken from the cache without running
@@ -481,11 +549,9 @@ def heatmap(d: ChartData, grid_name: str, figure: str) -> tuple[dict[str, Any], 
     (a grid with absolute values may not pass through the base; the alt text then says where the base lies)."""
     import numpy as np
 
-    from memo.schema import INPUTS
-
     result = d.analysis("grids")[grid_name]
     base = d.figure(figure)
-    rows_input, columns_input = INPUTS[result.grid.rows.input], INPUTS[result.grid.columns.input]
+    rows_input, columns_input = d.input_spec(result.grid.rows.input), d.input_spec(result.grid.columns.input)
     cells = [
         {
             "row": fmt.by_unit(row_value, rows_input.unit),

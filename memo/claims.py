@@ -16,8 +16,8 @@ import numpy as np
 from memo import expr, model
 from memo import format as fmt
 from memo.errors import Diagnostic, InputError
-from memo.model import FIGURES, Figure, FigureDef, Quantity, reach
-from memo.schema import INPUTS, UNITS, InputSpec
+from memo.model import Figure, Quantity, Spec, reach
+from memo.schema import InputSpec, Unit
 from memo.validate import Assumptions, Claim, Constraint, out_of_domain
 
 
@@ -58,8 +58,7 @@ FACTORS = (0.0, 0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 1.01, 1.1, 2.0, 10.0, 100.0, 1
 def counterexample(
     claim: Claim,
     inputs: Mapping[str, Quantity],
-    specs: Mapping[str, InputSpec],
-    definitions: tuple[FigureDef, ...] = FIGURES,
+    spec: Spec,
     constraints: Sequence[Constraint] = (),
     draws: int = 4000,
     seed: int = 0,
@@ -71,11 +70,12 @@ def counterexample(
     that breaks one of ``constraints`` (relations between inputs) does not count."""
     parsed = expr.parse(claim.holds)
     relations = [expr.parse(c.holds) for c in constraints]
+    definitions, specs = spec.figures, spec.inputs
     inputs_of = {d.name: d.expression.names for d in definitions}
     movable = [
         name
         for name in dict.fromkeys(n for figure in parsed.names for n in reach(inputs_of, figure))
-        if name in specs and not UNITS[specs[name].unit].is_date and specs[name].unit != "year"
+        if name in specs and not spec.unit_of(name).is_date and specs[name].unit != "year"
     ]
     base = {name: q.base for name, q in inputs.items()}
 
@@ -90,8 +90,9 @@ def counterexample(
             return np.logical_and.reduce([*finite, *legal, fails])
 
     for name in movable:
+        unit = spec.unit_of(name)
         candidates = _nearest_first(
-            _legal(specs[name], [base[name] * f for f in FACTORS] + _bounds(specs[name])), base[name]
+            _legal(specs[name], unit, [base[name] * f for f in FACTORS] + _bounds(unit)), base[name]
         )
         if not candidates:
             continue
@@ -99,7 +100,7 @@ def counterexample(
         if broken.any():
             return {name: float(candidates[int(np.argmax(broken))])}
     rng = np.random.default_rng(seed)
-    drawn = {name: _draw(rng, specs[name], base[name], draws) for name in movable}
+    drawn = {name: _draw(rng, specs[name], spec.unit_of(name), base[name], draws) for name in movable}
     broken = failing({**base, **drawn}, draws)
     if broken.any():
         k = int(np.argmax(broken))
@@ -107,14 +108,13 @@ def counterexample(
     return None
 
 
-def _bounds(spec: InputSpec) -> list[float]:
-    unit = UNITS[spec.unit]
+def _bounds(unit: Unit) -> list[float]:
     return [b for b in (unit.minimum, unit.maximum) if b is not None]
 
 
-def _legal(spec: InputSpec, values: list[float]) -> list[float]:
+def _legal(spec: InputSpec, unit: Unit, values: list[float]) -> list[float]:
     """The values the input can take (its unit's bounds, above 0 where it must be), each once."""
-    return sorted({v for v in values if out_of_domain(spec, UNITS[spec.unit], v) is None})
+    return sorted({v for v in values if out_of_domain(spec, unit, v) is None})
 
 
 def _nearest_first(values: list[float], base: float) -> list[float]:
@@ -128,17 +128,16 @@ def _nearest_first(values: list[float], base: float) -> list[float]:
     return sorted(values, key=lambda value: (distance(value), value))
 
 
-def _draw(rng: np.random.Generator, spec: InputSpec, base: float, size: int) -> np.ndarray:
-    unit = UNITS[spec.unit]
+def _draw(rng: np.random.Generator, spec: InputSpec, unit: Unit, base: float, size: int) -> np.ndarray:
     if unit.maximum is not None:
         return rng.uniform(max(unit.minimum or 0.0, 1e-6 if spec.positive else 0.0), unit.maximum, size)
     scale = abs(base) if base else 1.0
     return scale * np.exp(rng.uniform(np.log(0.01), np.log(100.0), size))
 
 
-def unfalsifiable(assumptions: Assumptions) -> list[Claim]:
+def unfalsifiable(assumptions: Assumptions, spec: Spec) -> list[Claim]:
     """The claims no legal input tried makes fail (``memo check`` warns about each)."""
-    from memo.build import quantities
+    from memo.inputs import quantities
 
     q = quantities(assumptions)
-    return [c for c in assumptions.claims if counterexample(c, q, INPUTS, constraints=assumptions.constraints) is None]
+    return [c for c in assumptions.claims if counterexample(c, q, spec, constraints=assumptions.constraints) is None]

@@ -1,4 +1,5 @@
-"""Command line: ``memo build``, ``memo schema``. Exit 0 on success, 1 on bad input, 2 on a usage error.
+"""Command line: ``memo build``, ``check``, ``diff``, ``publish``, ``serve``, ``schema``, ``new``. Exit 0 on success,
+1 on bad input, 2 on a usage error (``memo diff``: 0 no differences, 1 differences, 2 trouble).
 
 Heavy libraries are imported inside the commands so that ``memo --help`` starts fast.
 """
@@ -15,6 +16,9 @@ from memo.errors import MemoError
 
 if TYPE_CHECKING:
     from memo.converter import Converter
+    from memo.options import BuildOptions
+
+PROJECT_FILE = "memo.yml"  # memo.schema.PROJECT_FILE, not imported so that --help stays fast
 
 
 def _assignment(text: str) -> str:
@@ -22,6 +26,15 @@ def _assignment(text: str) -> str:
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     return text
+
+
+def _project_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--project",
+        metavar="DIR",
+        help=f"the memo project: the folder holding {PROJECT_FILE} (default: the nearest one at or above the "
+        "working directory)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,8 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     build = commands.add_parser("build", help="validate the assumptions, compute the figures, write the outputs")
-    build.add_argument("--assumptions", default="assumptions.yaml", metavar="PATH", help="default: %(default)s")
-    build.add_argument("--out", default="build", metavar="DIR", help="output directory (default: %(default)s)")
+    _project_option(build)
+    build.add_argument("--assumptions", metavar="PATH", help="default: the project's (memo.yml assumptions:)")
+    build.add_argument("--out", metavar="DIR", help="output directory (default: build/ in the project folder)")
     build.add_argument(
         "--set",
         action="append",
@@ -42,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         dest="overrides",
-        help="override one input for this build, e.g. --set users.conversion_rate=0.06 (repeatable)",
+        help="override one input for this build, e.g. --set group.name=0.06 (repeatable)",
     )
     build.add_argument("--scenario", metavar="NAME", help="build the memo for a named scenario of the assumptions")
     build.add_argument(
@@ -51,9 +65,6 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--no-cache", action="store_true", help="bypass .memo-cache/ and rebuild every stage")
     build.add_argument("--timings", action="store_true", help="print when each stage finished")
     build.add_argument(
-        "--project", metavar="DIR", help="where templates/, charts/ and styles/ are (default: memo's own)"
-    )
-    build.add_argument(
         "--allow-failing-claims",
         action="store_true",
         help="warn about claims that no longer hold and mark their sentences, instead of failing",
@@ -61,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     build.set_defaults(run=_run_build)
 
     check = commands.add_parser("check", help="validate the assumptions and evaluate the claims, without rendering")
-    check.add_argument("--assumptions", default="assumptions.yaml", metavar="PATH", help="default: %(default)s")
+    _project_option(check)
+    check.add_argument("--assumptions", metavar="PATH", help="default: the project's (memo.yml assumptions:)")
     check.add_argument("--set", action="append", type=_assignment, default=[], metavar="KEY=VALUE", dest="overrides")
     check.add_argument("--scenario", metavar="NAME", help="check a named scenario")
     check.set_defaults(run=_run_check)
@@ -76,52 +88,75 @@ def _parser() -> argparse.ArgumentParser:
             "Exit status: 0 no differences, 1 differences, 2 trouble."
         ),
     )
+    _project_option(diff)
     diff.add_argument("sides", nargs="*", metavar="OLD NEW", help="build directories, assumptions files or PDFs")
     diff.add_argument("--rev", action="append", default=[], metavar="REV", help="a git revision (repeatable)")
-    diff.add_argument("--out", default="build/diff", metavar="DIR", help="review page folder (default: %(default)s)")
+    diff.add_argument("--out", metavar="DIR", help="review page folder (default: build/diff in the project folder)")
     diff.set_defaults(run=_run_diff)
 
     publish = commands.add_parser("publish", help="add the current build to a site kept across publishes")
-    publish.add_argument("--site", default="public", metavar="DIR", help="the published site (default: %(default)s)")
+    _project_option(publish)
+    publish.add_argument("--site", metavar="DIR", help="the published site (default: public/ in the project folder)")
     publish.add_argument("--label", metavar="LABEL", help="the version's name in its URL (default: the as-of date)")
-    publish.add_argument("--build", default="build", metavar="DIR", help="the build to publish (default: %(default)s)")
+    publish.add_argument("--build", metavar="DIR", help="the build to publish (default: build/ in the project folder)")
     publish.add_argument("--base-url", metavar="URL", help="where the site is served, for feed and sitemap URLs")
     publish.set_defaults(run=_run_publish)
 
     serve = commands.add_parser("serve", help="build, serve on 127.0.0.1, rebuild and reload on every change")
-    serve.add_argument("--assumptions", default="assumptions.yaml", metavar="PATH", help="default: %(default)s")
-    serve.add_argument("--out", default="build", metavar="DIR", help="output directory (default: %(default)s)")
+    _project_option(serve)
+    serve.add_argument("--assumptions", metavar="PATH", help="default: the project's (memo.yml assumptions:)")
+    serve.add_argument("--out", metavar="DIR", help="output directory (default: build/ in the project folder)")
     serve.add_argument("--port", type=int, default=8000, help="default: %(default)s (0 picks a free port)")
     serve.set_defaults(run=_run_serve)
 
-    reference = commands.add_parser("schema", help="print the assumptions file reference (Markdown)")
+    reference = commands.add_parser("schema", help="print a project file's reference (Markdown)")
+    _project_option(reference)
+    reference.add_argument(
+        "file",
+        nargs="?",
+        choices=("assumptions", "project"),
+        default="assumptions",
+        help="assumptions: the project's assumptions file, its inputs and figures (default); project: the project "
+        "file and the model file, for any project",
+    )
     reference.set_defaults(run=_run_schema)
+
+    new = commands.add_parser("new", help="start a new memo project: a small, complete memo that builds as it is")
+    new.add_argument("dir", nargs="?", metavar="DIR", help="the folder to create (it must not exist or be empty)")
+    _project_option(new)
+    new.set_defaults(run=_run_new)
     return parser
+
+
+def _options(args: argparse.Namespace, **settings: object) -> BuildOptions:
+    """The build options the command line gives, with the project found as git and mkdocs find theirs."""
+    from memo.options import BuildOptions
+    from memo.project import open_project
+
+    project = open_project(args.project)
+    assumptions = Path(args.assumptions) if getattr(args, "assumptions", None) else None
+    out = Path(args.out) if getattr(args, "out", None) else None
+    return BuildOptions.of(assumptions, out, project, overrides=getattr(args, "overrides", ()), **settings)
 
 
 def _run_build(args: argparse.Namespace) -> int:
     from memo.converter import Worker
 
     with Worker.start() as converter:  # first, so that vl-convert warms up while the build imports and computes
-        return _build_with(args, converter)
+        options = _options(
+            args,
+            scenario=args.scenario,
+            allow_failing_claims=args.allow_failing_claims,
+            base_url=args.base_url,
+            use_cache=not args.no_cache,
+        )
+        return _build_with(options, args, converter)
 
 
-def _build_with(args: argparse.Namespace, converter: Converter) -> int:
-    from memo.build import Project, build
+def _build_with(options: BuildOptions, args: argparse.Namespace, converter: Converter) -> int:
+    from memo.build import build
 
-    result = build(
-        Path(args.assumptions),
-        Path(args.out),
-        args.overrides,
-        display_name=args.assumptions,
-        scenario=args.scenario,
-        allow_failing_claims=args.allow_failing_claims,
-        base_url=args.base_url,
-        use_cache=not args.no_cache,
-        project=Project(Path(args.project).resolve()) if args.project else None,
-        on_stage=_print_timing if args.timings else None,
-        converter=converter,
-    )
+    result = build(options, on_stage=_print_timing if args.timings else None, converter=converter)
     if result.up_to_date:
         print(f"memo: {result.out_dir} is up to date")
         return 0
@@ -156,7 +191,7 @@ def _run_diff(args: argparse.Namespace) -> int:
         raise MemoError(
             "usage: memo diff OLD NEW | --rev REV [NEW] | --rev OLD --rev NEW: name exactly two sides", exit_status=2
         )
-    out_dir = Path(args.out)
+    out_dir = Path(args.out) if args.out else _diff_out(args)
     try:
         changes = diff.run(sides, out_dir)
     except MemoError as exc:
@@ -165,13 +200,19 @@ def _run_diff(args: argparse.Namespace) -> int:
     return 1 if changes.any else 0
 
 
+def _diff_out(args: argparse.Namespace) -> Path:
+    root = _project_root(args, needed=False)
+    return (root or Path.cwd()) / "build" / "diff"
+
+
 def _run_check(args: argparse.Namespace) -> int:
     from memo.build import check
     from memo.claims import enforce, unfalsifiable
 
-    result = check(Path(args.assumptions), args.overrides, display_name=args.assumptions, scenario=args.scenario)
+    options = _options(args, scenario=args.scenario)
+    result = check(options)
     enforce(result.claims, allow_failing=False)
-    for claim in unfalsifiable(result.assumptions):
+    for claim in unfalsifiable(result.assumptions, options.project.model):
         print(
             f"{claim.file}:{claim.line}:{claim.column}: warning: claims.{claim.id}: held for every input tried; "
             "a claim that cannot fail guards nothing",
@@ -179,39 +220,72 @@ def _run_check(args: argparse.Namespace) -> int:
         )
     differing = sum(1 for c in result.checks if not c.holds)
     print(
-        f"memo: {args.assumptions} is valid; {len(result.figures)} figures; "
+        f"memo: {options.display_name} is valid; {len(result.figures)} figures; "
         f"{len(result.claims)} claims hold; {differing} source statements differ from the model"
     )
     return 0
 
 
+def _project_root(args: argparse.Namespace, needed: bool) -> Path | None:
+    """The project folder, when a command's defaults need one (or --project names it)."""
+    from memo.project import find, locate
+
+    if args.project is not None or needed:
+        return locate(args.project)
+    return find(Path.cwd())
+
+
 def _run_publish(args: argparse.Namespace) -> int:
     from memo.publish import publish
 
-    result = publish(Path(args.build), Path(args.site), args.label, args.base_url)
+    root = _project_root(args, needed=args.build is None or args.site is None)
+    build_dir = Path(args.build) if args.build else root / "build"  # type: ignore[operator]
+    site_dir = Path(args.site) if args.site else root / "public"  # type: ignore[operator]
+    result = publish(build_dir, site_dir, args.label, args.base_url)
     print(f"memo: {result.reason}")
     return 0
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from memo.build import Project, build
+    from memo.build import build
     from memo.serve import State, serve
 
-    project = Project()
-    out = Path(args.out)
+    options = _options(args)
 
     def rebuild(state: State) -> None:
-        build(Path(args.assumptions), out, display_name=args.assumptions, project=project, on_html=state.show_early)
+        from memo.options import BuildOptions
+        from memo.project import load_project
 
-    watched = [Path(args.assumptions), *project.source_roots]
-    serve(rebuild, out / "site", watched, args.port, ready=lambda line: print(line, flush=True))
+        # the project file and the model are read again on each change, like every other project file
+        fresh = BuildOptions.of(options.assumptions, options.out_dir, load_project(options.project.root))
+        build(fresh, on_html=state.show_early)
+
+    project = options.project
+    watched = [options.assumptions, project.project_file, project.model_file, *project.source_roots]
+    serve(rebuild, options.out_dir / "site", watched, args.port, ready=lambda line: print(line, flush=True))
     return 0
 
 
 def _run_schema(args: argparse.Namespace) -> int:
-    from memo.reference import markdown
+    from memo import reference
 
-    sys.stdout.write(markdown())
+    if args.file == "project":
+        sys.stdout.write(reference.project_markdown())
+        return 0
+    from memo.project import open_project
+
+    sys.stdout.write(reference.markdown(open_project(args.project)))
+    return 0
+
+
+def _run_new(args: argparse.Namespace) -> int:
+    from memo.scaffold import create
+
+    target = args.dir or args.project
+    if target is None:
+        raise MemoError("usage: memo new DIR: name the folder to create", exit_status=2)
+    created = create(Path(target))
+    print(f"memo: created a memo project in {created}; next: cd {target} && memo build")
     return 0
 
 

@@ -11,10 +11,13 @@ import json
 import platform
 from collections.abc import Iterable, Mapping
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from memo.model import Check, Figure
+from memo.model import Check, Figure, Spec
 from memo.validate import Assumptions, Input
+
+if TYPE_CHECKING:
+    from memo.build import RenderedMemo
 
 SCHEMA_VERSION = 1
 
@@ -202,4 +205,42 @@ def analysis_entries(assumptions: Assumptions, analysis: Any) -> dict[str, Any]:
             {"id": r.claim.id, "text": r.claim.text, "holds": r.claim.holds, "result": r.holds, "values": r.values}
             for r in analysis.claims
         ],
+    }
+
+
+def of_build(memo: RenderedMemo) -> dict[str, Any]:
+    """The figures.json contract: every figure, input, source check, analysis and chart of this build, and the
+    units they are in (so a script, or ``memo diff``, prints a project's own units as the memo does)."""
+    document, charts = memo.document, memo.charts
+    data = payload(
+        memo.assumptions,
+        document.figures,
+        memo.checks,
+        memo.inputs.document.data,
+        library_versions(),
+        document.inputs,
+        sourced=document.sourced,
+    )
+    data["memo"]["scenario"] = document.scenario or "base"
+    data |= analysis_entries(memo.assumptions, memo.analysis)
+    data["charts"] = {
+        name: {
+            "title": chart.title,
+            "number": document.chart_numbers[name],
+            "figures": list(chart.reads),
+            "content": [f"templates/content/{key}.yaml" for key in chart.content_reads],
+            "analysis": list(chart.analysis_reads),
+        }
+        for name, chart in sorted(charts.items(), key=lambda item: document.chart_numbers[item[0]])
+    }
+    data["units"] = units_entries(memo.project.model, data)
+    return data
+
+
+def units_entries(spec: Spec, data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    used = {entry["unit"] for part in ("figures", "inputs") for entry in data[part].values()}
+    return {
+        name: {"label": unit.description, "format": unit.format}
+        for name, unit in sorted(spec.units.items())
+        if name in used
     }

@@ -6,7 +6,9 @@ money: $660M, $1.12B, $18.50; multiple: 11.3x; pct: 5%, 0.39%; count: 150,000 or
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 DASH = "\u2013"  # en dash, for ranges
 MINUS = "\u2212"
@@ -92,27 +94,46 @@ def date(value: dt.date) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
-_BY_UNIT = {
-    "usd": money,
-    "usd_per_year": money,
-    "usd_per_month": money,
-    "usd_per_week": money,
-    "usd_per_token": money,
-    "users": count,
-    "tokens": count,
-    "tokens_per_day": count,
-    "share": pct,
-    "change": pct,  # a relative change: 0.5 is +50%; prose says "up" or "down" through memo.phrases
+def plain(value: float) -> str:
+    """A number without a unit: three significant digits, thousands separated (58.3, 1,200, 0.042)."""
+    size = abs(value)
+    text = f"{int(Decimal(_sig(size))):,}" if size >= 1000 else _sig(size)
+    return _signed(text, value < 0)
+
+
+def year(value: float) -> str:
+    return f"{int(_round(value, 0))}"
+
+
+FORMATTERS: dict[str, Callable[[float], str]] = {
+    "money": money,
+    "count": count,
+    "percent": pct,
     "ratio": ratio,
     "multiple": multiple,
-    "year": lambda value: f"{int(_round(value, 0))}",
+    "year": year,
+    "date": lambda value: date(dt.date.fromordinal(int(value))),
+    "plain": plain,
 }
+
+# unit name -> format name: the engine's units, and those of the project being built (``use_units``).
+_FORMAT_OF: dict[str, str] = {}
+
+
+def use_units(units: Mapping[str, Any]) -> None:
+    """Print numbers in these units (name -> an object with a ``format``, or the format's name) from now on, besides
+    the engine's own. A build calls it with its project's units; a review with the units its builds recorded."""
+    from memo.schema import ENGINE_UNITS
+
+    _FORMAT_OF.clear()
+    for name, unit in {**ENGINE_UNITS, **units}.items():
+        _FORMAT_OF[name] = unit if isinstance(unit, str) else unit.format
 
 
 def by_unit(value: float, unit: str) -> str:
-    if unit == "date":
-        return date(dt.date.fromordinal(int(value)))
-    return _BY_UNIT[unit](value)
+    if not _FORMAT_OF:
+        use_units({})
+    return FORMATTERS[_FORMAT_OF.get(unit, "plain")](value)
 
 
 def span(low: float, high: float, unit: str) -> str:

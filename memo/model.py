@@ -1,6 +1,7 @@
 """The calculation model: every figure the memo states, as a formula over inputs and other figures.
 
-Pure: no I/O, no formatting. ``compute`` takes typed quantities and returns typed figures. A name in a formula
+The formulas are the project's (its model file, read by ``memo.project``); this module evaluates them. Pure: no I/O,
+no formatting. ``compute`` takes typed quantities and returns typed figures. A name in a formula
 means the figure of that name when one exists (other than the figure itself), otherwise the input of that name,
 so a figure's ``inputs`` are exactly the names its formula reads, and provenance follows from the formulas.
 
@@ -20,10 +21,8 @@ from functools import cached_property
 import numpy as np
 
 from memo import expr
+from memo.schema import InputSpec, Unit
 
-DAYS_PER_YEAR = 365.25
-DAYS_PER_MONTH = DAYS_PER_YEAR / 12
-WEEKS_PER_YEAR = 52
 MAX_RANGED_INPUTS = 16
 
 
@@ -66,199 +65,26 @@ class ModelError(ValueError):
     """The formulas or inputs do not make a computable model."""
 
 
-F = FigureDef
-FIGURES: tuple[FigureDef, ...] = (
-    # Users and conversion
-    F("users.registered", "Registered users", "users", "users.registered"),
-    F("users.registered_earlier", "Registered users, early February", "users", "users.registered_earlier"),
-    F(
-        "users.registration_rate_monthly",
-        "New registrations per month",
-        "users",
-        f"(users.registered - users.registered_earlier) / "
-        f"((users.registered_date - users.registered_earlier_date) / {DAYS_PER_MONTH})",
-    ),
-    F("users.conversion_rate", "Lifetime paid conversion", "share", "users.conversion_rate"),
-    F("users.paid", "Paid subscribers", "users", "users.registered * users.conversion_rate"),
-    F("users.paid_earlier", "Paid subscribers, early February", "users", "users.paid_earlier"),
-    F(
-        "users.paid_growth",
-        "Growth in paid subscribers since early February",
-        "change",
-        "users.paid / users.paid_earlier - 1",
-    ),
-    # Subscriptions
-    F("subs.arppu_monthly", "Weighted ARPPU per month", "usd_per_month", "subs.arppu_monthly"),
-    F("subs.price_pro", "Pro tier price", "usd_per_month", "subs.price_pro"),
-    F("subs.price_pro_plus", "Pro+ tier price", "usd_per_month", "subs.price_pro_plus"),
-    F("subs.price_max", "Max tier price", "usd_per_month", "subs.price_max"),
-    F("subs.mrr", "Subscription MRR", "usd_per_month", "users.paid * subs.arppu_monthly"),
-    F("subs.arr", "Subscription ARR", "usd_per_year", "subs.mrr * 12"),
-    # API
-    F("api.ratio_historical", "Historical API-to-subscription revenue ratio", "ratio", "api.ratio_historical"),
-    F("api.ratio_recent", "Recent API-to-subscription ratio of new revenue", "ratio", "api.ratio_recent"),
-    F("api.arr", "API ARR", "usd_per_year", "subs.arr * api.ratio_historical"),
-    F("api.share_of_new_revenue", "API share of new revenue", "share", "api.ratio_recent / (1 + api.ratio_recent)"),
-    F("api.chatgpt_api_share", "ChatGPT: API share of revenue", "share", "api.chatgpt_api_share"),
-    F("api.anthropic_api_share", "Anthropic: API share of revenue", "share", "api.anthropic_api_share"),
-    F(
-        "api.peer_midpoint_share",
-        "Midpoint of ChatGPT's and Anthropic's API shares",
-        "share",
-        "(api.chatgpt_api_share + api.anthropic_api_share) / 2",
-    ),
-    # Current ARR
-    F("arr.current", "Current ARR", "usd_per_year", "subs.arr + api.arr"),
-    F("arr.api_share", "API share of current ARR", "share", "api.ratio_historical / (1 + api.ratio_historical)"),
-    # Growth
-    F(
-        "growth.weekly_new_sub_arr_first",
-        "New subscription ARR per week, week 1",
-        "usd_per_week",
-        "growth.new_sub_arr_week1",
-    ),
-    F(
-        "growth.weekly_new_sub_arr_mid",
-        "New subscription ARR per week, week 2",
-        "usd_per_week",
-        "growth.new_sub_arr_week2",
-    ),
-    F(
-        "growth.weekly_new_sub_arr_last",
-        "New subscription ARR per week, week 3",
-        "usd_per_week",
-        "growth.new_sub_arr_week3",
-    ),
-    F(
-        "growth.acceleration",
-        "Week 1 to week 3 growth in new subscription ARR per week",
-        "change",
-        "growth.weekly_new_sub_arr_last / growth.weekly_new_sub_arr_first - 1",
-    ),
-    F(
-        "growth.annualized_new_sub_arr",
-        "New subscription ARR per year at the week-3 pace",
-        "usd_per_year",
-        f"growth.weekly_new_sub_arr_last * {WEEKS_PER_YEAR}",
-    ),
-    F(
-        "growth.annualized_new_sub_arr_first",
-        "New subscription ARR per year at the week-1 pace",
-        "usd_per_year",
-        f"growth.weekly_new_sub_arr_first * {WEEKS_PER_YEAR}",
-    ),
-    F(
-        "growth.annualized_new_total_arr_first",
-        "New total ARR per year at the week-1 pace, API included",
-        "usd_per_year",
-        f"growth.weekly_new_sub_arr_first * {WEEKS_PER_YEAR} * (1 + api.ratio_recent)",
-    ),
-    F(
-        "growth.annualized_new_total_arr",
-        "New total ARR per year at the week-3 pace, API included",
-        "usd_per_year",
-        "growth.annualized_new_sub_arr * (1 + api.ratio_recent)",
-    ),
-    F("growth.base_new_sub_arr", "Anchored new subscription ARR per year", "usd_per_year", "growth.base_new_sub_arr"),
-    F(
-        "growth.base_new_api_arr",
-        "Anchored new API ARR per year",
-        "usd_per_year",
-        "growth.base_new_sub_arr * api.ratio_recent",
-    ),
-    F(
-        "growth.base_new_arr",
-        "Anchored new total ARR per year, API included",
-        "usd_per_year",
-        "growth.base_new_sub_arr + growth.base_new_api_arr",
-    ),
-    F(
-        "growth.anchor_discount",
-        "How far the anchor sits below the week-3 pace",
-        "change",
-        "1 - growth.base_new_sub_arr / growth.annualized_new_sub_arr",
-    ),
-    F("arr.forward", "Forward ARR in 12 months", "usd_per_year", "arr.current + growth.base_new_arr"),
-    F("revenue.next_12m", "Revenue earned over the next 12 months", "usd", "arr.current + growth.base_new_arr / 2"),
-    F("arr.current_share_of_forward", "Current ARR as a share of forward ARR", "share", "arr.current / arr.forward"),
-    F("revenue.ytd_floor", "Revenue earned in 2026 so far, lower bound", "usd", "revenue.ytd_floor"),
-    F(
-        "revenue.ytd_at_current_run_rate",
-        "Revenue to date had current ARR run all year (the most a growing business could have earned)",
-        "usd",
-        f"arr.current * (revenue.ytd_end - revenue.ytd_start) / {DAYS_PER_YEAR}",
-    ),
-    # Usage
-    F(
-        "usage.tokens_per_day_early",
-        "Daily token throughput, early February",
-        "tokens_per_day",
-        "usage.tokens_per_day_early",
-    ),
-    F(
-        "usage.tokens_per_day_latest",
-        "Daily token throughput, early May",
-        "tokens_per_day",
-        "usage.tokens_per_day_latest",
-    ),
-    F(
-        "usage.tokens_per_day_growth",
-        "Growth multiple of daily token throughput, February to May",
-        "multiple",
-        "usage.tokens_per_day_latest / usage.tokens_per_day_early",
-    ),
-    F(
-        "usage.tokens_per_paid_user_growth",
-        "Growth multiple of throughput per paid subscriber",
-        "multiple",
-        "usage.tokens_per_day_growth / (users.paid_growth + 1)",
-    ),
-    # Token and valuation
-    F("token.price", "VVV price", "usd_per_token", "token.price"),
-    F("valuation.market_cap", "Market capitalisation", "usd", "valuation.market_cap"),
-    F("valuation.fdv", "Fully diluted valuation", "usd", "valuation.fdv"),
-    F("token.circulating_supply", "Circulating VVV supply", "tokens", "valuation.market_cap / token.price"),
-    F("token.fully_diluted_supply", "Fully diluted VVV supply", "tokens", "valuation.fdv / token.price"),
-    F(
-        "token.circulating_share",
-        "Circulating share of fully diluted supply",
-        "share",
-        "valuation.market_cap / valuation.fdv",
-    ),
-    F("valuation.ps_current", "Price-to-sales on current ARR", "multiple", "valuation.market_cap / arr.current"),
-    F("valuation.fdv_ps_current", "FDV-to-sales on current ARR", "multiple", "valuation.fdv / arr.current"),
-    F("valuation.ps_forward", "Price-to-sales on forward ARR", "multiple", "valuation.market_cap / arr.forward"),
-    F("valuation.fdv_ps_forward", "FDV-to-sales on forward ARR", "multiple", "valuation.fdv / arr.forward"),
-    F(
-        "valuation.ps_next_12m_revenue",
-        "Price-to-sales on next-12-month revenue",
-        "multiple",
-        "valuation.market_cap / revenue.next_12m",
-    ),
-    F("peers.openrouter_ps", "OpenRouter price-to-sales", "multiple", "peers.openrouter_ps"),
-    F(
-        "valuation.discount_to_openrouter",
-        "Current P/S discount to OpenRouter",
-        "change",
-        "1 - valuation.ps_current / peers.openrouter_ps",
-    ),
-    # Market
-    F("market.forecast_year", "Year of the market forecast", "year", "market.forecast_year"),
-    F("market.inference_2027", "Global inference market in the forecast year", "usd_per_year", "market.inference_2027"),
-    F("market.privacy_share", "Privacy segment's share of inference", "share", "market.privacy_share"),
-    F(
-        "market.privacy_segment",
-        "Privacy inference segment, 2027",
-        "usd_per_year",
-        "market.inference_2027 * market.privacy_share",
-    ),
-    F(
-        "market.share_of_privacy_segment",
-        "Venice's current ARR as a share of the 2027 privacy segment",
-        "share",
-        "arr.current / market.privacy_segment",
-    ),
-)
+@dataclass(frozen=True, eq=False)
+class Spec:
+    """A project's model: its units (the engine's and its own), the inputs its assumptions file gives, and the
+    figures computed from them, in the order the project lists them."""
+
+    units: Mapping[str, Unit]
+    inputs: Mapping[str, InputSpec]
+    figures: tuple[FigureDef, ...]
+
+    @cached_property
+    def groups(self) -> tuple[str, ...]:
+        """The input groups: the top-level keys of the assumptions file that hold inputs."""
+        return tuple(dict.fromkeys(name.split(".", 1)[0] for name in self.inputs))
+
+    @cached_property
+    def figure_names(self) -> tuple[str, ...]:
+        return tuple(d.name for d in self.figures)
+
+    def unit_of(self, input_name: str) -> Unit:
+        return self.units[self.inputs[input_name].unit]
 
 
 def reach(
@@ -307,12 +133,12 @@ def evaluation_order(definitions: tuple[FigureDef, ...]) -> list[FigureDef]:
     return order
 
 
-def required_inputs(definitions: tuple[FigureDef, ...] = FIGURES) -> set[str]:
+def required_inputs(definitions: tuple[FigureDef, ...]) -> set[str]:
     names = {d.name for d in definitions}
     return {n for d in definitions for n in d.expression.names if n not in names or n == d.name}
 
 
-def compute(inputs: Mapping[str, Quantity], definitions: tuple[FigureDef, ...] = FIGURES) -> dict[str, Figure]:
+def compute(inputs: Mapping[str, Quantity], definitions: tuple[FigureDef, ...]) -> dict[str, Figure]:
     """Evaluate every figure at the base case and over the corners of the ranged inputs."""
     missing = sorted(required_inputs(definitions) - set(inputs))
     if missing:
@@ -353,7 +179,7 @@ def compute(inputs: Mapping[str, Quantity], definitions: tuple[FigureDef, ...] =
 
 
 def evaluate(
-    values: Mapping[str, object], targets: Iterable[str] | None = None, definitions: tuple[FigureDef, ...] = FIGURES
+    values: Mapping[str, object], targets: Iterable[str] | None = None, *, definitions: tuple[FigureDef, ...]
 ) -> dict[str, object]:
     """Figures from plain input values, floats or numpy arrays alike (no ranges): the engine behind scenario
     sweeps, sensitivity grids and Monte Carlo draws. With ``targets``, only the figures they need are computed."""

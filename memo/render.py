@@ -24,7 +24,7 @@ from memo import format as fmt
 from memo.cache import Cache, code_digest
 from memo.cache import key as cache_key
 from memo.charts import Chart
-from memo.errors import MemoError
+from memo.errors import Diagnostic, InputError, MemoError
 from memo.load import load_file
 from memo.model import Check, Figure, reach
 from memo.validate import Assumptions, Input
@@ -62,9 +62,24 @@ class Document:
 
 
 def load_content(templates_dir: Path) -> dict[str, Any]:
-    """The qualitative content (ladder, competition matrix) kept as YAML beside the templates."""
+    """The qualitative content (tables, lists) kept as YAML beside the templates, by file name. Every problem in
+    any of the files (syntax, duplicate keys, tags) is reported at once, at its file, line and column."""
+    from memo.project import display
+
     content_dir = templates_dir / "content"
-    return {path.stem: load_file(path).data for path in sorted(content_dir.glob("*.yaml"))}
+    out: dict[str, Any] = {}
+    problems: list[Diagnostic] = []
+    for path in sorted(content_dir.glob("*.yaml")):
+        try:
+            document = load_file(path, display(path))
+        except InputError as exc:
+            problems += exc.diagnostics
+            continue
+        problems += document.problems
+        out[path.stem] = document.data
+    if problems:
+        raise InputError(problems)
+    return out
 
 
 class _Helpers:
@@ -388,9 +403,9 @@ class _Helpers:
         return self.doc.analysis.simulation if self.doc.analysis else None
 
     def input_label(self, name: str) -> str:
-        from memo.schema import INPUTS
-
-        return INPUTS[name].label
+        model = self.doc.assumptions.model
+        assert model is not None, "assumptions are validated against the project's model"
+        return model.inputs[name].label
 
     def value_of(self, value: float, name: str) -> str:
         """A value in the unit of an input or figure, for tables of computed variants (grids, scenarios)."""

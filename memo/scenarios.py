@@ -18,6 +18,7 @@ from memo import model
 from memo.validate import Grid, Scenario
 
 PERCENTILES = (10, 50, 90)
+Definitions = tuple[model.FigureDef, ...]
 
 
 def apply(inputs: Mapping[str, model.Quantity], overrides: Mapping[str, float]) -> dict[str, model.Quantity]:
@@ -29,9 +30,9 @@ def apply(inputs: Mapping[str, model.Quantity], overrides: Mapping[str, float]) 
 
 
 def run_scenarios(
-    inputs: Mapping[str, model.Quantity], scenarios: Mapping[str, Scenario]
+    inputs: Mapping[str, model.Quantity], scenarios: Mapping[str, Scenario], definitions: Definitions
 ) -> dict[str, dict[str, model.Figure]]:
-    return {name: model.compute(apply(inputs, s.overrides)) for name, s in scenarios.items()}
+    return {name: model.compute(apply(inputs, s.overrides), definitions) for name, s in scenarios.items()}
 
 
 def base_values(inputs: Mapping[str, model.Quantity]) -> dict[str, float]:
@@ -91,7 +92,7 @@ class GridResult:
         return self.base_row is not None and self.base_column is not None
 
 
-def sweep(inputs: Mapping[str, model.Quantity], grid: Grid) -> GridResult:
+def sweep(inputs: Mapping[str, model.Quantity], grid: Grid, definitions: Definitions) -> GridResult:
     """Every cell of a two-way grid in one vectorised evaluation."""
     values: dict[str, object] = dict(base_values(inputs))
     row_base, column_base = inputs[grid.rows.input].base, inputs[grid.columns.input].base
@@ -106,7 +107,7 @@ def sweep(inputs: Mapping[str, model.Quantity], grid: Grid) -> GridResult:
         for scaled in axis.scales:
             values[scaled] = np.broadcast_to(inputs[scaled].base * axis_values / base, shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = model.evaluate(values, grid.figures)
+        result = model.evaluate(values, grid.figures, definitions=definitions)
     out = {name: np.broadcast_to(np.asarray(result[name], dtype=float), shape).copy() for name in grid.figures}
     row_place, column_place = base_place(rows, row_base), base_place(columns, column_base)
     return GridResult(
@@ -138,7 +139,7 @@ class Swing:
         return abs(self.at_high - self.at_low)
 
 
-def tornado(inputs: Mapping[str, model.Quantity], target: str) -> list[Swing]:
+def tornado(inputs: Mapping[str, model.Quantity], target: str, definitions: Definitions) -> list[Swing]:
     """How far ``target`` moves as each ranged input it depends on crosses its range, widest first."""
     ranged = [name for name, q in inputs.items() if q.low is not None]
     base = base_values(inputs)
@@ -149,7 +150,9 @@ def tornado(inputs: Mapping[str, model.Quantity], target: str) -> list[Swing]:
         column[2 * k], column[2 * k + 1] = inputs[name].low, inputs[name].high
         values[name] = column
     evaluations = 2 * len(ranged)
-    result = np.broadcast_to(np.asarray(model.evaluate(values, [target])[target], dtype=float), (evaluations,))
+    result = np.broadcast_to(
+        np.asarray(model.evaluate(values, [target], definitions=definitions)[target], dtype=float), (evaluations,)
+    )
     swings = [
         Swing(name, inputs[name].low, inputs[name].high, float(result[2 * k]), float(result[2 * k + 1]))
         for k, name in enumerate(ranged)
@@ -189,12 +192,13 @@ def monte_carlo(
     targets: Iterable[str],
     draws: int,
     seed: int,
+    definitions: Definitions,
 ) -> Simulation:
     targets = tuple(targets)
     sampled = draw(inputs, distributions, draws, seed)
     values: dict[str, object] = {**base_values(inputs), **sampled}
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = model.evaluate(values, targets)
+        result = model.evaluate(values, targets, definitions=definitions)
     samples = {name: np.broadcast_to(np.asarray(result[name], dtype=float), (draws,)) for name in targets}
     percentiles = {
         name: dict(zip(PERCENTILES, (float(v) for v in np.percentile(s, PERCENTILES)), strict=True))

@@ -1,7 +1,9 @@
-"""The assumptions file's schema: units, the inputs the model reads, and the keys each section accepts.
+"""The project files' schemas: the engine's units and number formats, the keys each section of the assumptions
+file accepts, and the keys of the project file (``memo.yml``) and the model file.
 
-This module only declares; ``memo.validate`` checks a loaded document against it and ``memo schema`` prints it
-as the reference in ``docs/assumptions.md``.
+This module only declares; ``memo.validate`` and ``memo.project`` check loaded documents against it and
+``memo schema`` prints it as the references in ``docs/``. The inputs a memo reads are its project's, in its model
+file: the engine knows no subject.
 """
 
 from __future__ import annotations
@@ -16,26 +18,41 @@ class Unit:
     minimum: float | None = 0.0
     maximum: float | None = None
     is_date: bool = False
+    format: str = "plain"  # one of FORMATS: how memo.format prints a number in this unit
 
 
-UNITS: dict[str, Unit] = {
+# How a number may be printed (memo.format): a project's own units name one of these.
+FORMATS: dict[str, str] = {
+    "money": "an amount of money: $660M, $1.12B, $18.50",
+    "count": "people or things: 150,000; 3.0M; 60B",
+    "percent": "a fraction as a percentage: 5%, 0.39%",
+    "ratio": "one quantity per unit of another: 0.75:1",
+    "multiple": "a multiple, one decimal: 11.3x",
+    "year": "a calendar year: 2027",
+    "date": "a calendar date: 16 May 2026",
+    "plain": "a number to three significant digits: 58.3, 1,200",
+}
+
+# The units every project has; a project's model may add its own (``units:`` in the model file).
+ENGINE_UNITS: dict[str, Unit] = {
     unit.name: unit
     for unit in (
-        Unit("usd", "US dollars"),
-        Unit("usd_per_year", "US dollars per year (ARR, run-rates, market sizes)"),
-        Unit("usd_per_month", "US dollars per month (prices, ARPPU, MRR)"),
-        Unit("usd_per_week", "US dollars of ARR added per week"),
-        Unit("usd_per_token", "US dollars per VVV token"),
-        Unit("users", "people or accounts"),
-        Unit("share", "a fraction of a whole, 0 to 1 (0.05 is 5 %)", 0.0, 1.0),
-        Unit("ratio", "one quantity over another, 0 or more (1.0 is 1:1)"),
-        Unit("multiple", "a multiple, 0 or more (26 is 26x)"),
-        Unit("tokens", "VVV tokens"),
-        Unit("tokens_per_day", "model tokens processed per day"),
-        Unit("date", "a calendar date, YYYY-MM-DD", None, None, is_date=True),
-        Unit("year", "a calendar year, e.g. 2027", 1900.0, 2200.0),
+        Unit("money", "an amount of money", format="money"),
+        Unit("money_per_year", "money per year (run-rates, revenue, market sizes)", format="money"),
+        Unit("money_per_month", "money per month (prices, MRR)", format="money"),
+        Unit("money_per_week", "money per week", format="money"),
+        Unit("count", "people, accounts or things", format="count"),
+        Unit("share", "a fraction of a whole, 0 to 1 (0.05 is 5 %)", 0.0, 1.0, format="percent"),
+        Unit("change", "a relative change (0.5 is +50 %, -0.2 is -20 %)", None, format="percent"),
+        Unit("ratio", "one quantity over another, 0 or more (1.0 is 1:1)", format="ratio"),
+        Unit("multiple", "a multiple, 0 or more (26 is 26x)", format="multiple"),
+        Unit("number", "a plain number, 0 or more", format="plain"),
+        Unit("date", "a calendar date, YYYY-MM-DD", None, None, is_date=True, format="date"),
+        Unit("year", "a calendar year, e.g. 2027", 1900.0, 2200.0, format="year"),
     )
 }
+# Kept for code that asks for the engine's units by their old name.
+UNITS = ENGINE_UNITS
 
 
 @dataclass(frozen=True)
@@ -46,47 +63,6 @@ class InputSpec:
     ranged: bool = False  # may carry low / base / high instead of value
     positive: bool = False  # must be strictly above zero (it divides something)
 
-
-def _inputs(*specs: InputSpec) -> dict[str, InputSpec]:
-    return {spec.name: spec for spec in specs}
-
-
-INPUTS: dict[str, InputSpec] = _inputs(
-    InputSpec("users.registered", "users", "Registered users, latest milestone", positive=True),
-    InputSpec("users.registered_date", "date", "Date of the latest registration milestone"),
-    InputSpec("users.registered_earlier", "users", "Registered users, earlier milestone"),
-    InputSpec("users.registered_earlier_date", "date", "Date of the earlier registration milestone"),
-    InputSpec("users.conversion_rate", "share", "Lifetime paid conversion of registered users", ranged=True),
-    InputSpec("users.paid_earlier", "users", "Paid subscribers at the earlier milestone", positive=True),
-    InputSpec("subs.arppu_monthly", "usd_per_month", "Weighted average revenue per paying user", ranged=True),
-    InputSpec("subs.price_pro", "usd_per_month", "Pro tier price"),
-    InputSpec("subs.price_pro_plus", "usd_per_month", "Pro+ tier price"),
-    InputSpec("subs.price_max", "usd_per_month", "Max tier price"),
-    InputSpec("growth.new_sub_arr_week1", "usd_per_week", "New subscription ARR added, week 1", positive=True),
-    InputSpec("growth.new_sub_arr_week2", "usd_per_week", "New subscription ARR added, week 2"),
-    InputSpec("growth.new_sub_arr_week3", "usd_per_week", "New subscription ARR added, week 3"),
-    InputSpec("growth.base_new_sub_arr", "usd_per_year", "Anchored annual new subscription ARR", ranged=True),
-    InputSpec(
-        "api.ratio_recent", "ratio", "Recent new API revenue per dollar of new subscription revenue", ranged=True
-    ),
-    InputSpec(
-        "api.ratio_historical", "ratio", "Historical API revenue per dollar of subscription revenue", ranged=True
-    ),
-    InputSpec("api.chatgpt_api_share", "share", "ChatGPT: API share of revenue"),
-    InputSpec("api.anthropic_api_share", "share", "Anthropic: API share of revenue"),
-    InputSpec("usage.tokens_per_day_early", "tokens_per_day", "Daily token throughput, early February", positive=True),
-    InputSpec("usage.tokens_per_day_latest", "tokens_per_day", "Daily token throughput, early May"),
-    InputSpec("revenue.ytd_floor", "usd", "Cumulative 2026 revenue, lower bound"),
-    InputSpec("revenue.ytd_start", "date", "Start of the period the revenue to date covers"),
-    InputSpec("revenue.ytd_end", "date", "End of the period the revenue to date covers"),
-    InputSpec("valuation.market_cap", "usd", "VVV market capitalisation"),
-    InputSpec("valuation.fdv", "usd", "VVV fully diluted valuation"),
-    InputSpec("token.price", "usd_per_token", "VVV token price", positive=True),
-    InputSpec("peers.openrouter_ps", "multiple", "OpenRouter price-to-sales multiple"),
-    InputSpec("market.forecast_year", "year", "The year the market forecast describes"),
-    InputSpec("market.inference_2027", "usd_per_year", "Global AI inference market in the forecast year", ranged=True),
-    InputSpec("market.privacy_share", "share", "Privacy segment's share of the inference market", ranged=True),
-)
 
 TOP_LEVEL_SECTIONS = (
     "memo",
@@ -99,7 +75,6 @@ TOP_LEVEL_SECTIONS = (
     "claims",
 )
 DISTRIBUTIONS = ("triangular", "uniform")
-INPUT_GROUPS = tuple(dict.fromkeys(name.split(".")[0] for name in INPUTS))
 
 MEMO_KEYS: dict[str, tuple[str, bool]] = {
     # key: (description, required)
@@ -193,4 +168,86 @@ STATED_KEYS: dict[str, str] = {
     "above": "the source states the figure is above this (or says something that implies it)",
     "tolerance": "how far the model may be from the statement and still agree (the statement's rounding)",
     "where": "where in the source the statement stands",
+}
+
+# ------------------------------------------------------------------ the project file (memo.yml)
+
+PROJECT_FILE = "memo.yml"
+
+PROJECT_KEYS: dict[str, tuple[str, bool]] = {
+    # key: (description, required)
+    "assumptions": ("the assumptions file, relative to the project folder (default: assumptions.yaml)", False),
+    "model": ("the model file: units, inputs and figures (default: model.yaml)", False),
+    "sources": (
+        "folders outside the project that the sources' paths point into, relative to the project folder; "
+        "a build of a git revision (memo diff --rev) links them beside its copy",
+        False,
+    ),
+    "tornado": ("figures whose swing over each ranged input the analysis ranks (a tornado chart reads it)", False),
+    "explorer": ("the interactive explorer: its sliders (drivers) and the figures it shows", False),
+    "card": ("the social card drawn for link previews: kicker and tiles", False),
+    "feed": ("the site's Atom feed entry: its summary line", False),
+}
+
+EXPLORER_KEYS: dict[str, tuple[str, bool]] = {
+    "drivers": ("the sliders: a list of {input, param, label, scale, min, max, step}", True),
+    "shown": ("the figures the explorer recomputes in the browser", True),
+}
+
+DRIVER_KEYS: dict[str, tuple[str, bool]] = {
+    "input": ("the input the slider moves", True),
+    "param": ("the slider's name in the Vega-Lite spec: letters, digits and _", True),
+    "label": ("the slider's label", True),
+    "scale": ("model units per slider unit (1e6 for a slider in millions, 0.01 for one in percent)", False),
+    "min": ("the slider's lowest value, in slider units", True),
+    "max": ("the slider's highest value, in slider units", True),
+    "step": ("the slider's step, in slider units", True),
+}
+
+CARD_KEYS: dict[str, tuple[str, bool]] = {
+    "kicker": ("the line above the title, printed in capitals (the scenario is added after it)", False),
+    "tiles": ("up to four figures shown large: a list of {label, figure}", False),
+}
+
+TILE_KEYS: dict[str, tuple[str, bool]] = {
+    "label": ("the tile's caption", True),
+    "figure": ("the figure it shows, as the memo prints it", True),
+}
+
+FEED_KEYS: dict[str, tuple[str, bool]] = {
+    "summary": ("the entry's summary: text in which {figure.name} stands for that figure as the memo prints it", False),
+}
+
+MAX_TILES = 4
+
+# ------------------------------------------------------------------ the model file (model.yaml)
+
+MODEL_KEYS: dict[str, tuple[str, bool]] = {
+    "units": ("the project's own units, besides the engine's: name -> {label, format, minimum, maximum}", False),
+    "inputs": ("every input the assumptions file gives: group.name -> {unit, label, ranged, positive}", True),
+    "figures": ("every figure the memo states: group.name -> {label, unit, formula}", True),
+}
+
+UNIT_KEYS: dict[str, tuple[str, bool]] = {
+    "label": ("what the unit means, for the reference", True),
+    "format": ("how its numbers print: one of the formats", True),
+    "minimum": ("the lowest legal value (default 0; null for none)", False),
+    "maximum": ("the highest legal value (default: none)", False),
+}
+
+INPUT_SPEC_KEYS: dict[str, tuple[str, bool]] = {
+    "unit": ("the input's unit: the engine's or the project's", True),
+    "label": ("what the input is, in a few words", True),
+    "ranged": ("true when the input may carry low / base / high instead of value", False),
+    "positive": ("true when it must be above zero (it divides something)", False),
+}
+
+FIGURE_KEYS: dict[str, tuple[str, bool]] = {
+    "label": ("what the figure is, in a few words", True),
+    "unit": ("the figure's unit", True),
+    "formula": (
+        "an expression over inputs and other figures: names, numbers, + - * / **, parentheses; a name is the "
+        "figure of that name when there is one (other than this figure), otherwise the input",
+        True,
+    ),
 }

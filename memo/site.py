@@ -20,9 +20,11 @@ from memo.cache import Cache
 from memo.cache import key as cache_key
 from memo.converter import ConversionError, Converter, InProcess
 from memo.errors import MemoError
+from memo.project import PLACEHOLDER, Settings
 from memo.validate import MemoMeta
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+ASSETS = Path(__file__).resolve().parent / "assets"  # the engine's own: package data
+DEFAULT_SETTINGS = Settings()
 
 
 def vega_bundle(store: Cache | None = None) -> bytes:
@@ -55,12 +57,20 @@ def start_vega_bundle(store: Cache | None, converter: Converter | None = None) -
     return wait
 
 
-def browser_assets(store: Cache | None = None, bundle: Callable[[], bytes] | None = None) -> dict[str, bytes]:
+def favicon(project_assets: Path | None = None) -> bytes:
+    """The project's ``assets/favicon.svg`` when it has one, otherwise the engine's."""
+    own = project_assets / "favicon.svg" if project_assets is not None else None
+    return (own if own is not None and own.is_file() else ASSETS / "favicon.svg").read_bytes()
+
+
+def browser_assets(
+    store: Cache | None = None, bundle: Callable[[], bytes] | None = None, project_assets: Path | None = None
+) -> dict[str, bytes]:
     return {
         "assets/vega.js": bundle() if bundle is not None else vega_bundle(store),
         "assets/vega-interpreter.js": (ASSETS / "vendor" / "vega-interpreter.js").read_bytes(),
         "assets/explorer.js": (ASSETS / "explorer.js").read_bytes(),
-        "favicon.svg": (ASSETS / "favicon.svg").read_bytes(),
+        "favicon.svg": favicon(project_assets),
     }
 
 
@@ -71,9 +81,12 @@ def slow_artefacts(
     bundle: Callable[[], bytes] | None = None,
     converter: Converter | None = None,
     scenario: str | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
+    project_assets: Path | None = None,
 ) -> dict[str, bytes]:
     """The files of the site that take vl-convert's time: the browser bundle and the social card."""
-    return {**browser_assets(store, bundle), "social.png": social_card(meta, figures, store, converter, scenario)}
+    card = social_card(meta, figures, store, converter, scenario, settings)
+    return {**browser_assets(store, bundle, project_assets), "social.png": card}
 
 
 def figures_csv(payload: Mapping[str, Any]) -> bytes:
@@ -153,15 +166,18 @@ def scenario_label(scenario: str | None) -> str:
     return f"{scenario.capitalize()} scenario" if scenario else ""
 
 
-def summary_line(figures: Mapping[str, Any], scenario: str | None = None) -> str:
-    def show(name: str) -> str:
-        f = figures[name]
-        return fmt.by_unit(f.value, f.unit)
+def _show(figures: Mapping[str, Any], name: str) -> str:
+    f = figures[name]
+    return fmt.by_unit(f.value, f.unit)
 
-    return (f"{scenario_label(scenario)}: " if scenario else "") + (
-        f"Current ARR {show('arr.current')}, forward ARR {show('arr.forward')}; "
-        f"P/S {show('valuation.ps_current')} current, {show('valuation.ps_forward')} forward."
-    )
+
+def summary_line(
+    figures: Mapping[str, Any], scenario: str | None = None, template: str | None = None, fallback: str = ""
+) -> str:
+    """The feed entry's summary: the project's line (memo.yml ``feed.summary``) with each ``{figure}`` as the memo
+    prints it, or ``fallback`` (the memo's subject) when the project gives none."""
+    text = fallback if template is None else PLACEHOLDER.sub(lambda m: _show(figures, m.group(1)), template)
+    return (f"{scenario_label(scenario)}: " if scenario else "") + text
 
 
 def social_card(
@@ -170,29 +186,21 @@ def social_card(
     store: Cache | None = None,
     converter: Converter | None = None,
     scenario: str | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
 ) -> bytes:
-    """A 1200 x 630 preview image for link previews, drawn by vl-convert in the memo's fonts."""
+    """A 1200 x 630 preview image for link previews, drawn by vl-convert in the memo's fonts: the project's kicker
+    and tiles (memo.yml ``card:``) around the memo's title."""
     from importlib import metadata
 
     from memo import fonts
 
-    def show(name: str) -> str:
-        f = figures[name]
-        return fmt.by_unit(f.value, f.unit)
-
-    tiles = [
-        ("Current ARR", show("arr.current")),
-        ("Forward ARR", show("arr.forward")),
-        ("P/S, forward", show("valuation.ps_forward")),
-        ("Market cap", show("valuation.market_cap")),
-    ]
+    tiles = [(tile.label, _show(figures, tile.figure)) for tile in settings.tiles]
+    kicker = (settings.kicker or "Memo").upper()
     texts = [
         {
             "x": 70,
             "y": 110,
-            "text": " \u00b7 ".join(
-                ["INVESTMENT MEMO", "VENICE", "VVV", *filter(None, [scenario_label(scenario).upper()])]
-            ),
+            "text": " \u00b7 ".join([kicker, *filter(None, [scenario_label(scenario).upper()])]),
             "size": 22,
             "weight": 600,
             "color": "#b9cfe0",
@@ -263,6 +271,7 @@ def files(
     base_url: str | None,
     artefacts: Mapping[str, bytes] | None = None,
     scenario: str | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
 ) -> dict[str, bytes]:
     """Every file of the site, by path relative to the site root."""
     date = meta.as_of.isoformat()
@@ -273,7 +282,7 @@ def files(
         "figures.json": figures_json,
         "figures.csv": figures_csv(payload),
         "assumptions.yaml": assumptions_yaml,
-        **(artefacts if artefacts is not None else slow_artefacts(meta, figures, scenario=scenario)),
+        **(artefacts if artefacts is not None else slow_artefacts(meta, figures, scenario=scenario, settings=settings)),
         "robots.txt": robots(base_url),
         "sitemap.xml": sitemap(base_url, [("", date), ("memo.html", date), ("memo.pdf", date)]),
         "feed.xml": feed(
@@ -284,7 +293,7 @@ def files(
                     "title": meta.title + (f" ({scenario_label(scenario)})" if scenario else ""),
                     "path": "memo.html",
                     "date": date,
-                    "summary": summary_line(figures, scenario),
+                    "summary": summary_line(figures, scenario, settings.summary, meta.subject or meta.title),
                     "id": f"tag:memo,{date}:{_slug(meta.title)}:{payload['build']['inputs_sha256'][:16]}"
                     + (f":{_slug(scenario)}" if scenario else ""),
                 }

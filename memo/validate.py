@@ -15,6 +15,7 @@ from typing import Any
 from memo import schema
 from memo.errors import Diagnostic, InputError
 from memo.load import Document, Path_
+from memo.model import Spec
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ class Axis:
     values: tuple[float, ...]
     scales: tuple[str, ...] = ()
     form: str = "values"  # one of schema.AXIS_FORMS
+    spec: schema.InputSpec | None = field(default=None, compare=False, repr=False)  # the input's, for its domain
+    unit: schema.Unit | None = field(default=None, compare=False, repr=False)
 
     def points(self, base: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """(the axis values at this base, the computed values dropped from the axis), both in order.
@@ -110,8 +113,8 @@ class Axis:
         """
         if self.form == "values":
             return self.values, ()
-        spec = schema.INPUTS[self.input]
-        unit = schema.UNITS[spec.unit]
+        spec, unit = self.spec, self.unit
+        assert spec is not None and unit is not None, "a relative axis is made by validate, which knows its input"
         kept: list[float] = []
         dropped: list[float] = []
         for step in self.values:
@@ -180,14 +183,39 @@ class Assumptions:
     uncertainty: Uncertainty | None = None
     claims: tuple[Claim, ...] = ()
     constraints: tuple[Constraint, ...] = ()
+    model: Spec | None = field(default=None, compare=False, repr=False)  # the project's model they were read for
 
 
-class _Checker:
+class Checker:
     """Collects diagnostics while the validators walk the document."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, spec: Spec | None = None) -> None:
         self.doc = doc
+        self.spec = spec
         self.problems: list[Diagnostic] = list(doc.problems)
+
+    @property
+    def inputs(self) -> Mapping[str, schema.InputSpec]:
+        return self.spec.inputs if self.spec is not None else {}
+
+    def unit_of(self, input_name: str) -> schema.Unit:
+        assert self.spec is not None
+        return self.spec.unit_of(input_name)
+
+    def boolean(self, value: Any, path: Path_) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        self.error(path, f"must be true or false, got {_kind(value)}")
+        return None
+
+    def choice(self, value: Any, path: Path_, allowed: Iterable[str], what: str) -> str | None:
+        allowed = list(allowed)
+        if isinstance(value, str) and value in allowed:
+            return value
+        hint = difflib.get_close_matches(value, allowed, n=1) if isinstance(value, str) else []
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else f"; expected one of: {', '.join(allowed)}"
+        self.error(path, f"unknown {what} {_kind(value)}{suggestion}")
+        return None
 
     def error(self, path: Path_, message: str, *, of_key: bool = False) -> None:
         self.problems.append(self.doc.diagnostic(path, message, of_key=of_key))
@@ -265,14 +293,15 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def validate(doc: Document, figure_names: Iterable[str] = ()) -> Assumptions:
-    """Check ``doc`` against the schema; raise InputError listing every problem."""
-    check = _Checker(doc)
+def validate(doc: Document, spec: Spec) -> Assumptions:
+    """Check ``doc`` against the schema and the project's model; raise InputError listing every problem."""
+    check = Checker(doc, spec)
+    figure_names = spec.figure_names
     root = check.mapping(doc.data, ())
     if root is None:
         raise InputError(check.problems)
-    check.unknown_keys(root, (*schema.TOP_LEVEL_SECTIONS, *schema.INPUT_GROUPS), ())
-    check.required(root, ("memo", "sources", *schema.INPUT_GROUPS), ())
+    check.unknown_keys(root, (*schema.TOP_LEVEL_SECTIONS, *spec.groups), ())
+    check.required(root, ("memo", "sources", *spec.groups), ())
 
     memo = _validate_memo(check, root.get("memo"), ("memo",)) if "memo" in root else None
     sources = _validate_sources(check, root.get("sources"), ("sources",)) if "sources" in root else {}
@@ -297,10 +326,10 @@ def validate(doc: Document, figure_names: Iterable[str] = ()) -> Assumptions:
     _check_axes(check, grids, inputs, checked_scenarios)
     if check.problems or memo is None:
         raise InputError(check.problems)
-    return Assumptions(memo, sources, inputs, stated, scenarios, grids, uncertainty, claims, constraints)
+    return Assumptions(memo, sources, inputs, stated, scenarios, grids, uncertainty, claims, constraints, spec)
 
 
-def _validate_memo(check: _Checker, value: Any, path: Path_) -> MemoMeta | None:
+def _validate_memo(check: Checker, value: Any, path: Path_) -> MemoMeta | None:
     section = check.mapping(value, path)
     if section is None:
         return None
@@ -323,7 +352,7 @@ def _validate_memo(check: _Checker, value: Any, path: Path_) -> MemoMeta | None:
     return MemoMeta(**fields)
 
 
-def _validate_sources(check: _Checker, value: Any, path: Path_) -> dict[str, Source]:
+def _validate_sources(check: Checker, value: Any, path: Path_) -> dict[str, Source]:
     section = check.mapping(value, path, "a mapping of source keys to sources")
     if section is None:
         return {}
@@ -346,36 +375,36 @@ def _validate_sources(check: _Checker, value: Any, path: Path_) -> dict[str, Sou
     return out
 
 
-def _validate_inputs(check: _Checker, root: Mapping[str, Any], sources: Mapping[str, Source]) -> dict[str, Input]:
+def _validate_inputs(check: Checker, root: Mapping[str, Any], sources: Mapping[str, Source]) -> dict[str, Input]:
     out: dict[str, Input] = {}
-    for group in schema.INPUT_GROUPS:
+    for group in check.spec.groups if check.spec else ():
         if group not in root:
             continue
         section = check.mapping(root[group], (group,))
         if section is None:
             continue
-        expected = [name.split(".", 1)[1] for name in schema.INPUTS if name.startswith(group + ".")]
+        expected = [name.split(".", 1)[1] for name in check.inputs if name.startswith(group + ".")]
         check.unknown_keys(section, expected, (group,))
         for key in expected:
             name = f"{group}.{key}"
             if key not in section:
-                check.error((group,), f"missing input '{key}' ({schema.INPUTS[name].label})", of_key=True)
+                check.error((group,), f"missing input '{key}' ({check.inputs[name].label})", of_key=True)
                 continue
-            parsed = _validate_entry(check, schema.INPUTS[name], section[key], (group, key), sources)
+            parsed = _validate_entry(check, check.inputs[name], section[key], (group, key), sources)
             if parsed is not None:
                 out[name] = parsed
     return out
 
 
 def _validate_entry(
-    check: _Checker, spec: schema.InputSpec, value: Any, path: Path_, sources: Mapping[str, Source]
+    check: Checker, spec: schema.InputSpec, value: Any, path: Path_, sources: Mapping[str, Source]
 ) -> Input | None:
     entry = check.mapping(value, path, "a mapping with value (or low / base / high), unit and source")
     if entry is None:
         return None
     check.unknown_keys(entry, schema.ENTRY_KEYS, path)
     ok = True
-    unit = schema.UNITS[spec.unit]
+    unit = check.unit_of(spec.name)
     if "unit" not in entry:
         check.error(path, "missing required key 'unit'", of_key=True)
         ok = False
@@ -416,7 +445,7 @@ def _validate_entry(
 
 
 def _validate_values(
-    check: _Checker, spec: schema.InputSpec, unit: schema.Unit, entry: Mapping[str, Any], path: Path_
+    check: Checker, spec: schema.InputSpec, unit: schema.Unit, entry: Mapping[str, Any], path: Path_
 ) -> tuple[Any, float | None, float | None] | None:
     range_keys = [k for k in ("low", "base", "high") if k in entry]
     if "value" in entry and range_keys:
@@ -447,7 +476,7 @@ def _validate_values(
     return base, low, high
 
 
-def _domain_value(check: _Checker, spec: schema.InputSpec, unit: schema.Unit, value: Any, path: Path_) -> Any:
+def _domain_value(check: Checker, spec: schema.InputSpec, unit: schema.Unit, value: Any, path: Path_) -> Any:
     if unit.is_date:
         return check.date(value, path)
     number = check.number(value, path)
@@ -475,7 +504,7 @@ def out_of_domain(spec: schema.InputSpec, unit: schema.Unit, number: float) -> s
     return None
 
 
-def _validate_source_ref(check: _Checker, value: Any, path: Path_, sources: Mapping[str, Source]) -> SourceRef | None:
+def _validate_source_ref(check: Checker, value: Any, path: Path_, sources: Mapping[str, Source]) -> SourceRef | None:
     entry = check.mapping(value, path, "a mapping with ref, where and date")
     if entry is None:
         return None
@@ -493,7 +522,7 @@ def _validate_source_ref(check: _Checker, value: Any, path: Path_, sources: Mapp
     return SourceRef(ref, where, date)
 
 
-def _validate_stated(check: _Checker, value: Any, path: Path_, figure_names: set[str]) -> tuple[Statement, ...]:
+def _validate_stated(check: Checker, value: Any, path: Path_, figure_names: set[str]) -> tuple[Statement, ...]:
     if not isinstance(value, list):
         check.error(path, f"must be a list of statements, got {_kind(value)}")
         return ()
@@ -530,7 +559,7 @@ def _validate_stated(check: _Checker, value: Any, path: Path_, figure_names: set
     return tuple(out)
 
 
-def _non_negative(check: _Checker, value: Any, path: Path_) -> float | None:
+def _non_negative(check: Checker, value: Any, path: Path_) -> float | None:
     number = check.number(value, path)
     if number is not None and number < 0:
         check.error(path, f"must be 0 or more, got {number:g}")
@@ -538,17 +567,17 @@ def _non_negative(check: _Checker, value: Any, path: Path_) -> float | None:
     return number
 
 
-def _input_name(check: _Checker, value: Any, path: Path_, *, of_key: bool = False) -> str | None:
+def _input_name(check: Checker, value: Any, path: Path_, *, of_key: bool = False) -> str | None:
     name = check.text(value, path)
-    if name is not None and name not in schema.INPUTS:
-        hint = difflib.get_close_matches(name, schema.INPUTS, n=1)
+    if name is not None and name not in check.inputs:
+        hint = difflib.get_close_matches(name, check.inputs, n=1)
         message = f"unknown input '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
         check.error(path, message, of_key=of_key)
         return None
     return name
 
 
-def _figure_name(check: _Checker, value: Any, path: Path_, figures: set[str]) -> str | None:
+def _figure_name(check: Checker, value: Any, path: Path_, figures: set[str]) -> str | None:
     name = check.text(value, path)
     if name is not None and name not in figures:
         hint = difflib.get_close_matches(name, figures, n=1)
@@ -557,15 +586,15 @@ def _figure_name(check: _Checker, value: Any, path: Path_, figures: set[str]) ->
     return name
 
 
-def _number_for(check: _Checker, input_name: str, value: Any, path: Path_) -> float | None:
-    spec = schema.INPUTS[input_name]
-    number = _domain_value(check, spec, schema.UNITS[spec.unit], value, path)
+def _number_for(check: Checker, input_name: str, value: Any, path: Path_) -> float | None:
+    spec = check.inputs[input_name]
+    number = _domain_value(check, spec, check.unit_of(input_name), value, path)
     if isinstance(number, dt.date):
         return float(number.toordinal())
     return number
 
 
-def _validate_scenarios(check: _Checker, value: Any, path: Path_) -> dict[str, Scenario]:
+def _validate_scenarios(check: Checker, value: Any, path: Path_) -> dict[str, Scenario]:
     section = check.mapping(value, path, "a mapping of scenario names to scenarios")
     out: dict[str, Scenario] = {}
     for name, entry in (section or {}).items():
@@ -589,7 +618,7 @@ def _validate_scenarios(check: _Checker, value: Any, path: Path_) -> dict[str, S
     return out
 
 
-def _validate_axis(check: _Checker, value: Any, path: Path_) -> Axis | None:
+def _validate_axis(check: Checker, value: Any, path: Path_) -> Axis | None:
     fields = check.mapping(value, path, "a mapping with input and values (or multipliers or offsets)")
     if fields is None:
         return None
@@ -627,7 +656,7 @@ def _validate_axis(check: _Checker, value: Any, path: Path_) -> Axis | None:
             if v is not None and v <= 0:
                 check.error((*path, form, i), f"must be greater than 0, got {v:g}")
                 values[i] = None
-        if schema.UNITS[schema.INPUTS[name].unit].is_date:
+        if check.unit_of(name).is_date:
             check.error((*path, form), f"{name} is a date, which cannot be multiplied; use offsets (in days)")
             return None
     if None in values or None in scaled:
@@ -638,11 +667,11 @@ def _validate_axis(check: _Checker, value: Any, path: Path_) -> Axis | None:
     if sorted(values) != values or len(set(values)) != len(values):
         check.error((*path, form), "must be distinct and in increasing order")
         return None
-    return Axis(name, tuple(values), tuple(scaled), form)
+    return Axis(name, tuple(values), tuple(scaled), form, check.inputs[name], check.unit_of(name))
 
 
 def _check_axes(
-    check: _Checker, grids: Iterable[Grid], inputs: Mapping[str, Input], scenarios: Mapping[str, Scenario]
+    check: Checker, grids: Iterable[Grid], inputs: Mapping[str, Input], scenarios: Mapping[str, Scenario]
 ) -> None:
     """A relative axis must leave a value on the grid at the base and in every scenario that moves its input."""
     for grid in grids:
@@ -655,7 +684,7 @@ def _check_axes(
                 for n, s in scenarios.items()
                 if axis.input in s.overrides
             ]
-            unit = schema.INPUTS[axis.input].unit
+            unit = inputs[axis.input].unit
             path = ("sensitivity", grid.name, side, axis.form)
             for base, where in cases:
                 kept, dropped = axis.points(base)  # multiples of a base of 0 are one value: a one-line grid
@@ -678,7 +707,7 @@ def _show(value: float, unit: str) -> str:
         return f"{value:g}"
 
 
-def _validate_sensitivity(check: _Checker, value: Any, path: Path_, figures: set[str]) -> tuple[Grid, ...]:
+def _validate_sensitivity(check: Checker, value: Any, path: Path_, figures: set[str]) -> tuple[Grid, ...]:
     section = check.mapping(value, path, "a mapping of grid names to grids")
     out: list[Grid] = []
     for name, entry in (section or {}).items():
@@ -704,7 +733,7 @@ def _validate_sensitivity(check: _Checker, value: Any, path: Path_, figures: set
     return tuple(out)
 
 
-def _validate_uncertainty(check: _Checker, value: Any, path: Path_, figures: set[str]) -> Uncertainty | None:
+def _validate_uncertainty(check: Checker, value: Any, path: Path_, figures: set[str]) -> Uncertainty | None:
     fields = check.mapping(value, path, "a mapping with draws, seed and figures")
     if fields is None:
         return None
@@ -728,18 +757,18 @@ def _validate_uncertainty(check: _Checker, value: Any, path: Path_, figures: set
     return Uncertainty(draws, seed, tuple(targets))
 
 
-def _validate_constraints(check: _Checker, value: Any, path: Path_, figures: set[str]) -> tuple[Constraint, ...]:
+def _validate_constraints(check: Checker, value: Any, path: Path_, figures: set[str]) -> tuple[Constraint, ...]:
     def misnamed(name: str) -> str | None:
         if name in figures:
             return f"{name} is a figure, not an input; a constraint relates inputs (a claim compares figures)"
         return None
 
-    found = _conditions(check, value, path, "constraint", "input", set(schema.INPUTS), misnamed)
+    found = _conditions(check, value, path, "constraint", "input", set(check.inputs), misnamed)
     return tuple(Constraint(*fields) for fields in found)
 
 
 def _conditions(
-    check: _Checker,
+    check: Checker,
     value: Any,
     path: Path_,
     kind: str,
@@ -830,7 +859,7 @@ def constraint_problems(
                 env = {n: overrides[n] if n in overrides else points[n][at.get(n, "base")] for n in parsed.names}
                 if bool(parsed.evaluate(env)):
                     continue
-                shown = ", ".join(f"{n} = {_show(env[n], schema.INPUTS[n].unit)}" for n in parsed.names)
+                shown = ", ".join(f"{n} = {_show(env[n], inputs[n].unit)}" for n in parsed.names)
                 moved = [f"the {end} end of {n}" for n, end in at.items() if end != "base"]
                 place = f" at {' and '.join(moved)}" if moved else ""
                 message = f"does not hold: {constraint.text}: {constraint.holds} with {shown}{place}{scenario}"
@@ -843,5 +872,5 @@ def constraint_problems(
     return out
 
 
-def _validate_claims(check: _Checker, value: Any, path: Path_, figures: set[str]) -> tuple[Claim, ...]:
+def _validate_claims(check: Checker, value: Any, path: Path_, figures: set[str]) -> tuple[Claim, ...]:
     return tuple(Claim(*fields) for fields in _conditions(check, value, path, "claim", "figure", figures))
