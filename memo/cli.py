@@ -131,10 +131,13 @@ def _parser() -> argparse.ArgumentParser:
 def _options(args: argparse.Namespace, **settings: object) -> BuildOptions:
     """The build options the command line gives, with the project found as git and mkdocs find theirs."""
     from memo.options import BuildOptions
-    from memo.project import open_project
+    from memo.project import find, open_project
 
-    project = open_project(args.project)
     assumptions = Path(args.assumptions) if getattr(args, "assumptions", None) else None
+    if args.project is None and assumptions is not None and find(Path.cwd()) is None:
+        project = open_project(None, assumptions.parent)  # outside any project: the one holding the assumptions
+    else:
+        project = open_project(args.project)
     out = Path(args.out) if getattr(args, "out", None) else None
     return BuildOptions.of(assumptions, out, project, overrides=getattr(args, "overrides", ()), **settings)
 
@@ -155,10 +158,11 @@ def _run_build(args: argparse.Namespace) -> int:
 
 def _build_with(options: BuildOptions, args: argparse.Namespace, converter: Converter) -> int:
     from memo.build import build
+    from memo.project import display
 
     result = build(options, on_stage=_print_timing if args.timings else None, converter=converter)
     if result.up_to_date:
-        print(f"memo: {result.out_dir} is up to date")
+        print(f"memo: {display(result.out_dir)} is up to date")
         return 0
     for claim in result.analysis.claims if result.analysis else []:
         if not claim.holds:
@@ -171,9 +175,9 @@ def _build_with(options: BuildOptions, args: argparse.Namespace, converter: Conv
     for check in differing:
         print(f"memo: note: the source's figure for {check.figure} differs from the model ({check.where})")
     for relative in sorted(result.changed):
-        print(f"memo: wrote {result.out_dir / relative}")
+        print(f"memo: wrote {display(result.out_dir / relative)}")
     if not result.changed:
-        print(f"memo: {result.out_dir} is up to date")
+        print(f"memo: {display(result.out_dir)} is up to date")
     return 0
 
 

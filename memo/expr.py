@@ -1,7 +1,7 @@
 """A small, safe expression language for formulas and claims.
 
 Expressions are parsed with Python's ``ast`` module and compiled into closures over a whitelist of node types:
-numbers, dotted names (``users.paid``), arithmetic (+ - * / **), unary minus, parentheses, comparisons,
+numbers, dotted names (``customers.paid``), arithmetic (+ - * / **), unary minus, parentheses, comparisons,
 ``and`` / ``or`` / ``not``, and the functions ``min``, ``max`` and ``abs``. Nothing is passed to ``eval``.
 Every operation works element-wise on numpy arrays as well as on floats, so one formula serves a single
 evaluation, a corner sweep and a Monte Carlo run alike.

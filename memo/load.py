@@ -76,7 +76,7 @@ class Document:
         """Apply one ``--set KEY=VALUE``: VALUE is read as a YAML scalar and replaces the value at KEY.
 
         KEY names an input (its value, or its base when it has a range) or any key in the file
-        (``market.privacy_share.high``, ``memo.title``). The result is validated like the file;
+        (``market.share.high``, ``memo.title``). The result is validated like the file;
         errors point at ``--set:INDEX:COLUMN``.
         """
         origin = "--set"

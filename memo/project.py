@@ -183,7 +183,8 @@ def load_project(root: Path) -> Project:
         problems += model_check.problems
     settings = Settings()
     if settings_check is not None:
-        settings = _validate_settings(settings_check, project_doc.data, spec)
+        names = _declared_names(model_doc) if spec is None else (set(spec.figure_names), set(spec.inputs))
+        settings = _validate_settings(settings_check, project_doc.data, names)
         problems += settings_check.problems
     if problems or spec is None:
         raise InputError(problems)
@@ -225,11 +226,13 @@ def _validate_model(check: Checker, data: Any) -> Spec | None:
         if unit is not None:
             units[name] = unit
     inputs: dict[str, schema.InputSpec] = {}
-    for name, value in (_section(check, root, "inputs") or {}).items():
+    declared = _section(check, root, "inputs") or {}
+    for name, value in declared.items():
         spec = _validate_input_spec(check, name, value, ("inputs", name), units)
         if spec is not None:
             inputs[name] = spec
-    figures = _validate_figures(check, _section(check, root, "figures") or {}, inputs, units)
+    # formulas are checked against every input declared, so one bad input entry is one error, not one per use
+    figures = _validate_figures(check, _section(check, root, "figures") or {}, declared, units)
     if check.problems:
         return None
     return Spec(units, inputs, figures)
@@ -273,7 +276,7 @@ def _validate_unit(check: Checker, name: str, value: Any, path: load.Path_) -> s
 def _validate_input_spec(
     check: Checker, name: str, value: Any, path: load.Path_, units: Mapping[str, schema.Unit]
 ) -> schema.InputSpec | None:
-    if not _name(check, name, path, _DOTTED, "users.registered"):
+    if not _name(check, name, path, _DOTTED, "customers.active"):
         return None
     if name.count(".") != 1:
         check.error(path, f"'{name}' must be group.name: one dot, the group a section of the assumptions", of_key=True)
@@ -300,7 +303,7 @@ def _validate_figures(
     names = set(section)
     for name, value in section.items():
         path = ("figures", name)
-        if not _name(check, name, path, _DOTTED, "arr.forward"):
+        if not _name(check, name, path, _DOTTED, "revenue.forward"):
             continue
         if name.startswith(RESERVED_PREFIXES):
             check.error(path, f"names starting {' or '.join(RESERVED_PREFIXES)} are the analysis's", of_key=True)
@@ -348,12 +351,20 @@ def _closest(name: str, known: list[str]) -> str:
     return f" (did you mean '{hint[0]}'?)" if hint else ""
 
 
-def _validate_settings(check: Checker, data: Any, spec: Spec | None) -> Settings:
+def _declared_names(doc: load.Document | None) -> tuple[set[str] | None, set[str] | None]:
+    """The figure and input names a model file declares, even when some of its entries are wrong (so memo.yml is
+    checked against them in the same run); None when the file gives no such section."""
+    data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+    sections = [data.get(key) for key in ("figures", "inputs")]
+    figures, inputs = (set(section) if isinstance(section, dict) else None for section in sections)
+    return figures, inputs
+
+
+def _validate_settings(check: Checker, data: Any, names: tuple[set[str] | None, set[str] | None]) -> Settings:
     root = _fields(check, data, (), schema.PROJECT_KEYS, "a mapping of settings")
     if root is None:
         return Settings()
-    figures = set(spec.figure_names) if spec else None
-    inputs = set(spec.inputs) if spec else None
+    figures, inputs = names
     out: dict[str, Any] = {}
     for key in ("assumptions", "model"):
         if key in root:

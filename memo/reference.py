@@ -202,7 +202,7 @@ def project_markdown() -> str:
         "",
         *_keys(schema.MODEL_KEYS),
         "",
-        "Input and figure names are `group.name` in lower case (`users.registered`); an input's group is a "
+        "Input and figure names are `group.name` in lower case (`customers.active`); an input's group is a "
         "top-level section of the assumptions file, so it cannot be one of "
         + ", ".join(f"`{k}`" for k in schema.TOP_LEVEL_SECTIONS)
         + ". Figure names starting `scenario.` or `uncertainty.` are the analysis's.",

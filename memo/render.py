@@ -235,7 +235,7 @@ class _Helpers:
         )
 
     def val(self, name: str, part: str = "value") -> float:
-        """A figure's raw value, for conditions in the prose ("below OpenRouter's")."""
+        """A figure's raw value, for conditions in the prose ("below the peers' multiple")."""
         value = getattr(self._figure(name), part)
         if value is None:
             raise jinja2.UndefinedError(f"figure {name!r} has no {part}")

@@ -24,8 +24,24 @@ def line_col(text: str, needle: str, offset: int = 0) -> tuple[int, int]:
     return line, column
 
 
-def memo(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    """Run the memo CLI as a user would, in a fresh process."""
+PROJECT_PARTS = ("memo.yml", "model.yaml", "templates", "charts", "styles", "assets")
+
+
+def link_project(folder: Path) -> Path:
+    """Make ``folder`` a memo project with the bundled project's files (linked) and its own assumptions.yaml."""
+    for name in PROJECT_PARTS:
+        if not (folder / name).exists():
+            (folder / name).symlink_to(ROOT / name)
+    return folder
+
+
+def memo(*args: str, cwd: Path, timeout: int = 600, bundled: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the memo CLI as a user would, in a fresh process. With ``bundled``, a working directory outside any
+    project becomes one with the bundled project's files (so a test's own assumptions.yaml there is built)."""
+    from memo.project import find
+
+    if bundled and "--project" not in args and find(cwd) is None:
+        link_project(cwd)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "memo", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout

@@ -14,7 +14,7 @@ from pathlib import Path
 CASES = Path(__file__).parent / "data" / "cases"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from memo.build import compute, read_inputs  # noqa: E402
+from tests.bundled import compute, read_inputs  # noqa: E402
 
 
 def expected_figures(case: Path) -> dict[str, dict[str, float]]:

@@ -22,8 +22,7 @@ import pytest
 
 from memo import format as fmt
 from memo import model
-from memo.build import build, quantities, read_inputs
-from memo.explorer import DRIVERS
+from tests.bundled import PROJECT, build, compute_model, quantities, read_inputs
 from tests.conftest import BUNDLED, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -156,10 +155,10 @@ def test_scenario_slider_matches_the_python_model(browser, site) -> None:
     page, problems, _ = _open(browser, base + "memo.html")
     page.wait_for_selector("#view-explorer.live")
     inputs = quantities(read_inputs(BUNDLED).assumptions)
-    base_ps = fmt.multiple(model.compute(inputs)["valuation.ps_forward"].value)
+    base_ps = fmt.multiple(compute_model(inputs)["valuation.ps_forward"].value)
     assert f"forward P/S {base_ps}" in _explorer_text(page)
     settings = {"conversion": 7.3, "new_arr": 155.0, "market_cap": 905.0}
-    for driver in DRIVERS:
+    for driver in PROJECT.settings.drivers:
         if driver.param in settings:
             slider = page.locator(f"input[type=range][name='{driver.param}']")
             slider.evaluate(
@@ -168,10 +167,10 @@ def test_scenario_slider_matches_the_python_model(browser, site) -> None:
             )
     page.wait_for_timeout(300)
     changed = dict(inputs)
-    for driver in DRIVERS:
+    for driver in PROJECT.settings.drivers:
         if driver.param in settings:
             changed[driver.input] = model.Quantity(settings[driver.param] * driver.scale)
-    expected = model.compute(changed)
+    expected = compute_model(changed)
     text = _explorer_text(page)
     assert f"forward P/S {fmt.multiple(expected['valuation.ps_forward'].value)}" in text
     assert fmt.multiple(expected["valuation.ps_forward"].value) != base_ps

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from memo.build import build
 from memo.cache import Cache, key
+from tests.bundled import build
 from tests.conftest import BUNDLED, ROOT
 
 

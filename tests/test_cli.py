@@ -146,3 +146,10 @@ def test_schema_reference_is_current() -> None:
     assert result.returncode == 0
     committed = (ROOT / "docs" / "assumptions.md").read_text(encoding="utf-8")
     assert result.stdout == committed, "run: memo schema > docs/assumptions.md"
+
+
+def test_project_file_reference_is_current() -> None:
+    result = memo("schema", "project", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    committed = (ROOT / "docs" / "project.md").read_text(encoding="utf-8")
+    assert result.stdout == committed, "run: memo schema project > docs/project.md"

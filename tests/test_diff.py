@@ -13,7 +13,7 @@ import tinyhtml5
 from pypdf import PdfReader, PdfWriter
 
 from memo import diff, pagediff, review
-from memo.build import build
+from tests.bundled import build
 from tests.conftest import BUNDLED, ROOT, memo
 
 XHTML = "{http://www.w3.org/1999/xhtml}"

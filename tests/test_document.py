@@ -13,7 +13,7 @@ import pytest
 import tinyhtml5
 from pypdf import PdfReader
 
-from memo.build import build
+from tests.bundled import build
 from tests.conftest import BUNDLED, ROOT
 
 NS = "{http://www.w3.org/1999/xhtml}"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from memo import model
-from memo.build import compute, quantities, read_inputs
+from tests.bundled import compute, compute_model, quantities, read_inputs
 from tests.conftest import BUNDLED
 
 CASES = Path(__file__).parent / "data" / "cases"
@@ -176,10 +176,10 @@ def _nudged(q: model.Quantity, name: str) -> model.Quantity:
 
 def test_provenance_changing_one_input_changes_exactly_its_dependents() -> None:
     inputs = quantities(read_inputs(BUNDLED).assumptions)
-    before = model.compute(inputs)
+    before = compute_model(inputs)
     closure = _closure(before)
     for name in inputs:
-        after = model.compute({**inputs, name: _nudged(inputs[name], name)})
+        after = compute_model({**inputs, name: _nudged(inputs[name], name)})
         changed = {
             f
             for f in before
@@ -191,9 +191,9 @@ def test_provenance_changing_one_input_changes_exactly_its_dependents() -> None:
 
 
 def test_every_input_in_the_schema_is_read_by_the_model() -> None:
-    from memo import schema
+    from tests.bundled import MODEL
 
-    assert model.required_inputs() == set(schema.INPUTS)
+    assert model.required_inputs(MODEL.figures) == set(MODEL.inputs)
 
 
 def test_estimates_propagate_to_dependent_figures() -> None:
@@ -206,7 +206,7 @@ def test_a_figure_that_is_not_finite_is_refused() -> None:
     inputs = quantities(read_inputs(BUNDLED).assumptions)
     inputs["peers.openrouter_ps"] = model.Quantity(0.0)
     with pytest.raises(model.ModelError, match=r"valuation.discount_to_openrouter = .* is not a finite number"):
-        model.compute(inputs)
+        compute_model(inputs)
 
 
 def test_circular_formulas_are_refused() -> None:

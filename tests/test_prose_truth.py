@@ -15,11 +15,13 @@ from dataclasses import dataclass
 import pytest
 import tinyhtml5
 
-from memo import build, claims, schema
+from memo import claims
 from memo import format as fmt
 from memo.cache import Cache
 from memo.claims import counterexample
 from memo.errors import InputError
+from tests import bundled as build
+from tests.bundled import MODEL
 from tests.conftest import BUNDLED, line_col
 from tests.conftest import memo as run_memo
 
@@ -285,7 +287,7 @@ def test_every_claim_can_fail() -> None:
     quantities = build.quantities(inputs.assumptions)
     constraints = inputs.assumptions.constraints
     for claim in inputs.assumptions.claims:
-        found = counterexample(claim, quantities, schema.INPUTS, constraints=constraints)
+        found = counterexample(claim, quantities, MODEL, constraints=constraints)
         assert found is not None, f"claim {claim.id} held for every input tried"
         try:
             result = build.check(BUNDLED, _as_overrides(found, inputs.assumptions))
@@ -299,7 +301,7 @@ def test_a_claim_that_cannot_fail_is_found_out() -> None:
     inputs = build.read_inputs(BUNDLED)
     quantities = build.quantities(inputs.assumptions)
     always = claims.Claim("always", "always", "arr.forward >= arr.current", "f", 1, 1)
-    assert counterexample(always, quantities, schema.INPUTS) is None
+    assert counterexample(always, quantities, MODEL) is None
 
 
 def test_every_claim_is_placed_in_the_memo(readings: dict[str, Reading]) -> None:

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import tinyhtml5
 
-from memo import expr, model, scenarios
+from memo import expr, scenarios
 from memo import figures as figures_json
 from memo import format as fmt
-from memo.build import analyse, build, compute, quantities, read_inputs, with_scenario
 from memo.errors import InputError, MemoError
+from tests.bundled import MODEL, PROJECT, analyse, build, compute, compute_model, quantities, read_inputs, with_scenario
 from tests.conftest import BUNDLED, line_col, memo
 
 NS = "{http://www.w3.org/1999/xhtml}"
@@ -45,7 +45,7 @@ def _errors(tmp_path: Path, text: str) -> list[str]:
 def test_each_scenario_is_the_model_with_its_inputs_replaced(assumptions, analysis) -> None:
     q = quantities(assumptions)
     for name, scenario in assumptions.scenarios.items():
-        expected = model.compute(scenarios.apply(q, scenario.overrides))
+        expected = compute_model(scenarios.apply(q, scenario.overrides))
         for figure in ("arr.forward", "revenue.next_12m", "valuation.ps_forward", "valuation.fdv_ps_forward"):
             assert analysis.extra_figures[f"scenario.{name}.{figure}"].value == expected[figure].value
     bear, base, bull = (analysis.extra_figures[f"scenario.{s}.arr.forward"].value for s in ("bear", "base", "bull"))
@@ -104,7 +104,7 @@ def test_every_grid_cell_equals_the_model(assumptions, analysis) -> None:
                 for axis, value in ((rows, r), (columns, c)):
                     for scaled in axis.scales:
                         overrides[scaled] = q[scaled].base * value / q[axis.input].base
-                expected = model.compute(scenarios.apply(q, overrides))
+                expected = compute_model(scenarios.apply(q, overrides))
                 for figure in result.grid.figures:
                     assert result.values[figure][i, j] == pytest.approx(expected[figure].value, rel=1e-12)
     base = analysis.grids["growth_price"]
@@ -122,7 +122,9 @@ def _analysed(path: Path, overrides: tuple[str, ...] = ()):
 def _heatmap(assumptions, figures, analysis, grid: str) -> tuple[dict, str]:
     from memo import charts
 
-    return charts.heatmap(charts.ChartData(figures, assumptions.inputs, {}, analysis), grid, "valuation.ps_forward")
+    return charts.heatmap(
+        charts.ChartData(figures, assumptions.inputs, {}, analysis, PROJECT), grid, "valuation.ps_forward"
+    )
 
 
 def _outlined(chart: dict) -> list[tuple[str, str]]:
@@ -312,7 +314,7 @@ def test_multiples_of_a_base_of_zero_are_a_one_line_grid(tmp_path: Path, bundled
     )
     (tmp_path / "assumptions.yaml").write_text(text)
     assumptions = read_inputs(tmp_path / "assumptions.yaml", ("users.conversion_rate=0",)).assumptions
-    grid = scenarios.sweep(quantities(assumptions), assumptions.sensitivity[1])
+    grid = scenarios.sweep(quantities(assumptions), assumptions.sensitivity[1], MODEL.figures)
     assert grid.rows == (0.0,) and grid.dropped_rows == (0.0, 0.0) and grid.base_row == 0
 
 
@@ -323,7 +325,7 @@ def test_tornado_swings_are_the_model_at_each_end(assumptions, analysis) -> None
     assert [s.width for s in swings] == sorted((s.width for s in swings), reverse=True)
     for swing in swings:
         for end, value in ((swing.low, swing.at_low), (swing.high, swing.at_high)):
-            expected = model.compute(scenarios.apply(q, {swing.input: end}))["valuation.ps_forward"].value
+            expected = compute_model(scenarios.apply(q, {swing.input: end}))["valuation.ps_forward"].value
             assert value == pytest.approx(expected, rel=1e-12)
 
 
@@ -332,9 +334,9 @@ def test_tornado_swings_are_the_model_at_each_end(assumptions, analysis) -> None
 
 def test_monte_carlo_is_stable_under_its_seed(assumptions) -> None:
     q = quantities(assumptions)
-    runs = [scenarios.monte_carlo(q, {}, ["valuation.ps_forward"], 50_000, seed=7) for _ in range(2)]
+    runs = [scenarios.monte_carlo(q, {}, ["valuation.ps_forward"], 50_000, 7, MODEL.figures) for _ in range(2)]
     assert runs[0].percentiles == runs[1].percentiles
-    other = scenarios.monte_carlo(q, {}, ["valuation.ps_forward"], 50_000, seed=8)
+    other = scenarios.monte_carlo(q, {}, ["valuation.ps_forward"], 50_000, 8, MODEL.figures)
     assert other.percentiles != runs[0].percentiles
 
 
@@ -343,7 +345,7 @@ def test_monte_carlo_converges_to_the_analytic_percentiles(assumptions) -> None:
     high - (high - low) * sqrt(1 - P)."""
     q = quantities(assumptions)
     low, high = q["growth.base_new_sub_arr"].low, q["growth.base_new_sub_arr"].high
-    result = scenarios.monte_carlo(q, {}, ["growth.base_new_sub_arr"], 400_000, seed=1)
+    result = scenarios.monte_carlo(q, {}, ["growth.base_new_sub_arr"], 400_000, 1, MODEL.figures)
     for p in (10, 50, 90):
         analytic = high - (high - low) * math.sqrt(1 - p / 100)
         assert result.percentiles["growth.base_new_sub_arr"][p] == pytest.approx(analytic, rel=2e-3)
@@ -351,7 +353,9 @@ def test_monte_carlo_converges_to_the_analytic_percentiles(assumptions) -> None:
 
 def test_uniform_distribution_is_honoured(assumptions) -> None:
     q = quantities(assumptions)
-    result = scenarios.monte_carlo(q, {"market.privacy_share": "uniform"}, ["market.privacy_share"], 200_000, seed=3)
+    result = scenarios.monte_carlo(
+        q, {"market.privacy_share": "uniform"}, ["market.privacy_share"], 200_000, 3, MODEL.figures
+    )
     assert result.percentiles["market.privacy_share"][50] == pytest.approx(0.10, rel=5e-3)
     assert result.percentiles["market.privacy_share"][10] == pytest.approx(0.06, rel=5e-3)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import tinyhtml5
 
-from memo.build import build
 from memo.errors import MemoError
 from memo.publish import publish
+from tests.bundled import build
 from tests.conftest import BUNDLED
 
 NS = "{http://www.w3.org/1999/xhtml}"

@@ -71,7 +71,7 @@ def test_the_lint_catches_numbers_in_expressions() -> None:
 
 
 def _document(css: str = "") -> render.Document:
-    from memo.build import compute, read_inputs
+    from tests.bundled import compute, read_inputs
     from tests.conftest import BUNDLED
 
     assumptions = read_inputs(BUNDLED).assumptions

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from memo import load
-from memo.build import read_inputs
 from memo.errors import InputError
+from tests.bundled import read_inputs
 from tests.conftest import line_col
 
 
