@@ -147,7 +147,7 @@ def _print_timing(stage: str, seconds: float) -> None:
 
 
 def _run_diff(args: argparse.Namespace) -> int:
-    from memo import diff, review
+    from memo import review
 
     sides = [(rev, "rev") for rev in args.rev] + [(path, "path") for path in args.sides]
     if len(args.rev) == 1 and not args.sides:
@@ -158,7 +158,7 @@ def _run_diff(args: argparse.Namespace) -> int:
         )
     out_dir = Path(args.out)
     try:
-        changes = diff.run(sides, out_dir)
+        changes = review.run(sides, out_dir)
     except MemoError as exc:
         raise MemoError(str(exc), exit_status=2) from None
     sys.stdout.write(review.summary(changes, out_dir if changes.any else None))

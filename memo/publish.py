@@ -17,10 +17,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from memo import diff
 from memo import site as site_stage
 from memo.errors import MemoError
 from memo.outputs import write_outputs
+from memo.review.changes import figure_changes, input_changes
+from memo.review.sides import load_side
 
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MANIFEST = "revisions.json"
@@ -81,10 +82,10 @@ def _entry(
     changes: list[dict[str, Any]] = []
     inputs: list[dict[str, Any]] = []
     if revisions:
-        old = diff.load_side(site_dir / revisions[-1]["path"], "previous")
-        new = diff.load_side(new_dir, "new")
-        inputs = diff.input_changes(old, new)
-        for change in diff.figure_changes(old, new, {c["name"] for c in inputs}):
+        old = load_side(site_dir / revisions[-1]["path"], "previous")
+        new = load_side(new_dir, "new")
+        inputs = input_changes(old, new)
+        for change in figure_changes(old, new, {c["name"] for c in inputs}):
             if change.name.startswith(("scenario.", "uncertainty.")):
                 continue
             changes.append(

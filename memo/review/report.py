@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from memo import format as fmt
-from memo.diff import Changes, FigureChange, GuardChange
 from memo.outputs import write_outputs
+from memo.review.changes import Changes, FigureChange, GuardChange
 from memo.svg import scope_ids
 
 CHANGES_SCHEMA_VERSION = 1
