@@ -89,6 +89,7 @@ def files_digest(paths: Iterable[Path], root: Path | None = None) -> str:
 
 @functools.cache
 def code_digest() -> str:
-    """memo's own source code: a change to it invalidates every cached stage (fixed for a running process)."""
+    """memo's own source code and templates (memo/templates/, whose head partial every page includes): a change
+    to them invalidates every cached stage (fixed for a running process)."""
     package = Path(__file__).parent
-    return files_digest(package.glob("*.py"), package)
+    return files_digest([*package.rglob("*.py"), *(package / "templates").glob("*.j2")], package)

@@ -186,7 +186,7 @@ def _print_timing(stage: str, seconds: float) -> None:
 
 
 def _run_diff(args: argparse.Namespace) -> int:
-    from memo import diff, review
+    from memo import review
 
     sides = [(rev, "rev") for rev in args.rev] + [(path, "path") for path in args.sides]
     if len(args.rev) == 1 and not args.sides:
@@ -195,18 +195,14 @@ def _run_diff(args: argparse.Namespace) -> int:
         raise MemoError(
             "usage: memo diff OLD NEW | --rev REV [NEW] | --rev OLD --rev NEW: name exactly two sides", exit_status=2
         )
-    out_dir = Path(args.out) if args.out else _diff_out(args)
+    root = _project_root(args, needed=False)
+    out_dir = Path(args.out) if args.out else (root or Path.cwd()) / "build" / "diff"
     try:
-        changes = diff.run(sides, out_dir)
+        changes = review.run(sides, out_dir, root)
     except MemoError as exc:
         raise MemoError(str(exc), exit_status=2) from None
     sys.stdout.write(review.summary(changes, out_dir if changes.any else None))
     return 1 if changes.any else 0
-
-
-def _diff_out(args: argparse.Namespace) -> Path:
-    root = _project_root(args, needed=False)
-    return (root or Path.cwd()) / "build" / "diff"
 
 
 def _run_check(args: argparse.Namespace) -> int:

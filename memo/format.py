@@ -133,7 +133,7 @@ def use_units(units: Mapping[str, Any]) -> None:
 def by_unit(value: float, unit: str) -> str:
     if not _FORMAT_OF:
         use_units({})
-    return FORMATTERS[_FORMAT_OF.get(unit, "plain")](value)
+    return FORMATTERS.get(_FORMAT_OF.get(unit, "plain"), plain)(value)
 
 
 def span(low: float, high: float, unit: str) -> str:

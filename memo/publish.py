@@ -13,14 +13,15 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 from typing import Any
 
-from memo import diff
+from memo import page
 from memo import site as site_stage
 from memo.errors import MemoError
 from memo.outputs import write_outputs
+from memo.review.changes import figure_changes, input_changes
+from memo.review.sides import load_side
 
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MANIFEST = "revisions.json"
@@ -81,10 +82,10 @@ def _entry(
     changes: list[dict[str, Any]] = []
     inputs: list[dict[str, Any]] = []
     if revisions:
-        old = diff.load_side(site_dir / revisions[-1]["path"], "previous")
-        new = diff.load_side(new_dir, "new")
-        inputs = diff.input_changes(old, new)
-        for change in diff.figure_changes(old, new, {c["name"] for c in inputs}):
+        old = load_side(site_dir / revisions[-1]["path"], "previous")
+        new = load_side(new_dir, "new")
+        inputs = input_changes(old, new)
+        for change in figure_changes(old, new, {c["name"] for c in inputs}):
             if change.name.startswith(("scenario.", "uncertainty.")):
                 continue
             changes.append(
@@ -158,58 +159,15 @@ def _summary(revision: dict[str, Any]) -> str:
     return f"{len(changed)} figures changed: {shown}{more}."
 
 
-_PAGE_CSS = """
-body{font:16px/1.55 "IBM Plex Sans",system-ui,sans-serif;color:#1f2933;margin:0}
-main{max-width:46rem;margin:0 auto;padding:2rem 1.25rem}
-h1{font-size:1.6rem;margin:0 0 .3rem;color:#0b3a5b}h2{font-size:1.15rem;margin:2rem 0 .4rem}
-table{border-collapse:collapse;width:100%;font-size:.85rem}td,th{text-align:left;padding:.3rem .4rem;border-bottom:1px solid #d9dee3}
-td.num{text-align:right;white-space:nowrap}a{color:#0072b2}.meta{color:#52606d;font-size:.85rem}
-"""
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'"
-
-
-def _head(title: str) -> str:
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<meta http-equiv='Content-Security-Policy' content=\"{_CSP}\">"
-        "<link rel='icon' href='favicon.svg' type='image/svg+xml'>"
-        "<link rel='alternate' type='application/atom+xml' href='feed.xml'>"
-        f"<title>{escape(title)}</title><style>{_PAGE_CSS}</style></head><body><main>"
-    )
+# The root pages (memo/templates/revisions.html.j2 and latest.html.j2): no script, inline styles, the favicon.
+_CSP = page.policy(style=[page.INLINE], img=[page.SELF])
 
 
 def _revisions_html(title: str, revisions: list[dict[str, Any]]) -> str:
-    parts = [_head(f"Revisions: {title}"), f"<h1>Revisions</h1><p class='meta'>{escape(title)}</p>"]
-    for r in reversed(revisions):
-        parts.append(
-            f"<h2 id='{escape(r['label'])}'><a href='{escape(r['path'])}'>{escape(r['label'])}</a></h2>"
-            f"<p class='meta'>Data as of {escape(r['as_of'])} &middot; <a href='{escape(r['path'])}memo.html'>memo</a>"
-            f" &middot; <a href='{escape(r['path'])}memo.pdf'>PDF</a></p>"
-        )
-        if r["figures_changed"]:
-            parts.append(
-                "<table><thead><tr><th>Figure</th><th>Before</th><th>After</th><th>Change</th></tr></thead><tbody>"
-            )
-            for c in r["figures_changed"]:
-                parts.append(
-                    f"<tr><td>{escape(c['label'])}</td><td class='num'>{escape(c['old'])}</td>"
-                    f"<td class='num'>{escape(c['new'])}</td><td class='num'>{escape(c['change'])}</td></tr>"
-                )
-            parts.append("</tbody></table>")
-        elif r is revisions[0]:
-            parts.append("<p>First published version.</p>")
-        else:
-            parts.append("<p>No figure changed.</p>")
-    parts.append("</main></body></html>")
-    return "".join(parts)
+    return page.render(
+        "revisions.html.j2", title=f"Revisions: {title}", csp=_CSP, memo_title=title, revisions=revisions
+    )
 
 
 def _index_html(title: str, latest: dict[str, Any]) -> str:
-    path = escape(latest["path"])
-    return (
-        _head(title).replace("<title>", f"<meta http-equiv='refresh' content='0; url={path}'><title>", 1)
-        + f"<h1>{escape(title)}</h1><p>The latest version is <a href='{path}'>{escape(latest['label'])}</a>; "
-        "every earlier one stays at its own address, listed on the <a href='revisions.html'>Revisions</a> page.</p>"
-        "</main></body></html>"
-    )
+    return page.render("latest.html.j2", title=title, csp=_CSP, memo_title=title, latest=latest)

@@ -27,6 +27,7 @@ from memo.charts import Chart
 from memo.errors import Diagnostic, InputError, MemoError
 from memo.load import load_file
 from memo.model import Check, Figure, reach
+from memo.page import CSP, templates_loader
 from memo.validate import Assumptions, Input
 
 DAGGER = "\u2020"
@@ -446,7 +447,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
 
 def environment(templates_dir: Path, store: Cache | None = None) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        loader=templates_loader(templates_dir),  # memo/... names the engine's partials, the rest the project's
         bytecode_cache=CompiledTemplates(store) if store is not None and store.root is not None else None,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -466,12 +467,6 @@ def environment(templates_dir: Path, store: Cache | None = None) -> jinja2.Envir
         date=fmt.date,
     )
     return env
-
-
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self'; "
-    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'"
-)
 
 
 def absolute(base_url: str | None, path: str) -> str | None:

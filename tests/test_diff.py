@@ -12,8 +12,11 @@ import pytest
 import tinyhtml5
 from pypdf import PdfReader, PdfWriter
 
-from memo import diff, pagediff, review
 from tests.bundled import build
+from memo.review import Changes, compare, pages, summary, write
+from memo.review.changes import GuardChange, Sentence, closure, section_guarded, section_sentences
+from memo.review.report import changes_json, index_html
+from memo.review.sides import Side, load_side
 from tests.conftest import BUNDLED, ROOT, memo
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -30,20 +33,20 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def conversion(builds: dict[str, Path]) -> diff.Changes:
-    return diff.compare(diff.load_side(builds["base"], "OLD"), diff.load_side(builds["conversion"], "NEW"))
+def conversion(builds: dict[str, Path]) -> Changes:
+    return compare(load_side(builds["base"], "OLD"), load_side(builds["conversion"], "NEW"))
 
 
 def _figures(path: Path) -> dict:
     return json.loads((path / "figures.json").read_text())["figures"]
 
 
-def test_changed_inputs_and_exactly_the_dependent_figures(builds: dict[str, Path], conversion: diff.Changes) -> None:
+def test_changed_inputs_and_exactly_the_dependent_figures(builds: dict[str, Path], conversion: Changes) -> None:
     assert [c["name"] for c in conversion.inputs] == ["users.conversion_rate"]
     assert conversion.inputs[0]["old"] == {"value": 0.05} and conversion.inputs[0]["new"] == {"value": 0.06}
     figures = _figures(builds["conversion"])
     memo_: dict[str, tuple[str, ...]] = {}
-    dependents = {name for name in figures if "users.conversion_rate" in diff.closure(figures, name, memo_)}
+    dependents = {name for name in figures if "users.conversion_rate" in closure(figures, name, memo_)}
     reported = {f.name for f in conversion.figures}
     assert reported == dependents
     assert all(f.caused_by == ["users.conversion_rate"] for f in conversion.figures)
@@ -53,7 +56,7 @@ def test_changed_inputs_and_exactly_the_dependent_figures(builds: dict[str, Path
     assert (growth.text("old"), growth.text("new"), growth.change_text()) == ("50%", "80%", "+30 pt")
 
 
-def test_the_charts_that_show_a_changed_figure(builds: dict[str, Path], conversion: diff.Changes) -> None:
+def test_the_charts_that_show_a_changed_figure(builds: dict[str, Path], conversion: Changes) -> None:
     charts = json.loads((builds["conversion"] / "figures.json").read_text())["charts"]
     changed = {f.name for f in conversion.figures}
     expected = {name for name, chart in charts.items() if set(chart["figures"]) & changed}
@@ -61,7 +64,7 @@ def test_the_charts_that_show_a_changed_figure(builds: dict[str, Path], conversi
     assert "privacy_ladder" not in expected and "users_over_time" in expected
 
 
-def test_the_sentences_that_quote_a_changed_figure(builds: dict[str, Path], conversion: diff.Changes) -> None:
+def test_the_sentences_that_quote_a_changed_figure(builds: dict[str, Path], conversion: Changes) -> None:
     changed = {f.name for f in conversion.figures}
     tree = tinyhtml5.parse((builds["base"] / "memo.html").read_text())
     reported = {section: " ".join(s.old or "" for s in sentences) for section, sentences in conversion.prose.items()}
@@ -87,7 +90,7 @@ def _page_texts(path: Path) -> list[str]:
     return [re.sub(r"Page \d+ of \d+", "Page # of #", t) for t in texts]
 
 
-def test_the_pages_that_changed(builds: dict[str, Path], conversion: diff.Changes) -> None:
+def test_the_pages_that_changed(builds: dict[str, Path], conversion: Changes) -> None:
     old, new = _page_texts(builds["base"] / "memo.pdf"), _page_texts(builds["conversion"] / "memo.pdf")
     report = conversion.pages
     reported = {(c.old, c.new) for c in report.changes}
@@ -143,14 +146,14 @@ def _with_blank_page(source: Path, target: Path, index: int) -> None:
 
 def test_an_inserted_page_is_the_only_change(builds: dict[str, Path], tmp_path: Path) -> None:
     _with_blank_page(builds["base"] / "memo.pdf", tmp_path / "inserted.pdf", 4)
-    report = pagediff.compare(builds["base"] / "memo.pdf", tmp_path / "inserted.pdf", images=False)
+    report = pages.compare(builds["base"] / "memo.pdf", tmp_path / "inserted.pdf", images=False)
     assert [(c.status, c.old, c.new) for c in report.changes] == [("inserted", None, 5)]
     assert report.new_pages == report.old_pages + 1
 
 
-def test_an_inserted_page_and_true_changes(builds: dict[str, Path], conversion: diff.Changes, tmp_path: Path) -> None:
+def test_an_inserted_page_and_true_changes(builds: dict[str, Path], conversion: Changes, tmp_path: Path) -> None:
     _with_blank_page(builds["conversion"] / "memo.pdf", tmp_path / "inserted.pdf", 4)
-    report = pagediff.compare(builds["base"] / "memo.pdf", tmp_path / "inserted.pdf", images=False)
+    report = pages.compare(builds["base"] / "memo.pdf", tmp_path / "inserted.pdf", images=False)
     shifted = {(c.status, c.old, None if c.new is None else c.new + (c.new > 4)) for c in conversion.pages.changes}
     assert {(c.status, c.old, c.new) for c in report.changes} == shifted | {("inserted", None, 5)}
 
@@ -225,14 +228,14 @@ def _data(**parts: object) -> dict:
     return data
 
 
-def _side(root: Path, label: str, data: dict, html: str | None = None) -> diff.Side:
+def _side(root: Path, label: str, data: dict, html: str | None = None) -> Side:
     """A build directory with only figures.json (and memo.html when given), as a side of the diff."""
     folder = root / label.lower()
     folder.mkdir()
     (folder / "figures.json").write_text(json.dumps(data))
     if html is not None:
         (folder / "memo.html").write_text(f"<!doctype html><html><body>{html}</body></html>")
-    return diff.Side(label, folder, None, data)
+    return Side(label, folder, None, data)
 
 
 def _claim(claim_id: str, holds: str, result: bool) -> dict:
@@ -256,7 +259,7 @@ def test_claims_whose_verdict_or_expression_changed(tmp_path: Path) -> None:
             _claim("fresh", "b.y < 100", True),
         ]
     )
-    changes = diff.compare(_side(tmp_path, "OLD", old), _side(tmp_path, "NEW", new))
+    changes = compare(_side(tmp_path, "OLD", old), _side(tmp_path, "NEW", new))
     assert changes.any and not changes.inputs and not changes.figures
     assert [(c["id"], c["status"]) for c in changes.claims] == [
         ("flips", "verdict changed"),
@@ -267,12 +270,12 @@ def test_claims_whose_verdict_or_expression_changed(tmp_path: Path) -> None:
     flips = changes.claims[0]
     assert flips["old"] == {"result": True, "holds": "a.x < b.y"} and flips["new"]["result"] is False
     assert changes.claims[2]["new"] is None and changes.claims[3]["old"] is None
-    text = review.summary(changes, None)
+    text = summary(changes, None)
     assert "Claims changed (4)\n  flips: holds \u2192 fails\n" in text
     assert "  reworded: expression changed, still holds: a.x < b.y / 2 \u2192 a.x < b.y / 3" in text
     assert "  dropped: removed (it failed)" in text and "  fresh: added, holds: b.y < 100" in text
     assert "steady" not in text
-    data = review.changes_json(changes)
+    data = changes_json(changes)
     assert data["differences"] is True and data["claims"][0] == {
         "id": "flips",
         "text": "the flips claim",
@@ -280,7 +283,7 @@ def test_claims_whose_verdict_or_expression_changed(tmp_path: Path) -> None:
         "new": {"result": False, "holds": "a.x < b.y"},
         "status": "verdict changed",
     }
-    page = review.index_html(changes)
+    page = index_html(changes)
     assert "<h2>Claims changed (4)</h2>" in page and "a.x &lt; b.y / 3" in page
 
 
@@ -288,7 +291,7 @@ def test_claims_with_the_same_verdict_and_expression_are_no_difference(tmp_path:
     claims = [_claim("steady", "a.x > 0", True)]
     same = dict(claims=claims, memo={"title": "x"})
     old, new = _side(tmp_path, "OLD", _data(**same)), _side(tmp_path, "NEW", _data(**same, note="bytes differ"))
-    changes = diff.compare(old, new)
+    changes = compare(old, new)
     assert not changes.claims and not changes.any
 
 
@@ -305,25 +308,25 @@ def _guarded(verdict: str, tail: str = "its peer.") -> str:
 def test_a_sentence_whose_guard_changed_but_not_its_words(tmp_path: Path) -> None:
     old = _side(tmp_path, "OLD", _data(), _guarded("well below"))
     new = _side(tmp_path, "NEW", _data(), _guarded("about level"))
-    changes = diff.compare(old, new)
+    changes = compare(old, new)
     assert not changes.prose and changes.any
     sentence = "VVV trades well below its peer."
     assert changes.guards == {
         "valuation": [
-            diff.GuardChange(
+            GuardChange(
                 sentence,
                 ("compare valuation.ps_current vs peers.openrouter_ps: well below",),
                 ("compare valuation.ps_current vs peers.openrouter_ps: about level",),
             )
         ]
     }
-    text = review.summary(changes, None)
+    text = summary(changes, None)
     assert (
         "Sentences whose guard changed (1)\n  [valuation] VVV trades well below its peer.\n"
         "      compare valuation.ps_current vs peers.openrouter_ps: well below \u2192 "
         "compare valuation.ps_current vs peers.openrouter_ps: about level\n"
     ) in text
-    data = review.changes_json(changes)
+    data = changes_json(changes)
     assert data["guards"] == {
         "valuation": [
             {
@@ -334,11 +337,11 @@ def test_a_sentence_whose_guard_changed_but_not_its_words(tmp_path: Path) -> Non
         ]
     }
     assert data["prose"] == {}
-    page = review.index_html(changes)
+    page = index_html(changes)
     assert "<h2>Sentences whose guard changed (1)</h2>" in page and "about level" in page
     # when the words change too, the word diff shows it and the guard is not listed again
     reworded = _side(tmp_path, "REWORDED", _data(), _guarded("about level", "its closest peer."))
-    changes = diff.compare(old, reworded)
+    changes = compare(old, reworded)
     assert list(changes.prose) == ["valuation"] and not changes.guards
 
 
@@ -351,14 +354,14 @@ def test_guards_begin_in_the_sentence_of_their_first_word() -> None:
         "<table><tr><td data-guard='g6'>cell</td><td>other</td></tr></table></section>"
     )
     plain = re.sub(r" data-guard='[^']*'", "", html)
-    assert diff.section_sentences(html) == diff.section_sentences(plain)
-    assert diff.section_guarded(html)["s"] == [
-        diff.Sentence("First sentence ends here."),
-        diff.Sentence("Second sentence has two guards.", ("g1", "g2", "g3")),
-        diff.Sentence("Wrapped block.", ("g4",)),
-        diff.Sentence("Empty guard here.", ("g5",)),
-        diff.Sentence("Next one."),
-        diff.Sentence("cell \u00b7 other", ("g6",)),
+    assert section_sentences(html) == section_sentences(plain)
+    assert section_guarded(html)["s"] == [
+        Sentence("First sentence ends here."),
+        Sentence("Second sentence has two guards.", ("g1", "g2", "g3")),
+        Sentence("Wrapped block.", ("g4",)),
+        Sentence("Empty guard here.", ("g5",)),
+        Sentence("Next one."),
+        Sentence("cell \u00b7 other", ("g6",)),
     ]
 
 
@@ -391,7 +394,7 @@ def test_a_sourced_input_changed_in_the_file_and_one_changed_by_set(tmp_path: Pa
         },
         figures={"blend": {**figure, "value": 2.0, "inputs": ["users.churn", "users.retention"]}},
     )
-    changes = diff.compare(_side(tmp_path, "OLD", old), _side(tmp_path, "NEW", new))
+    changes = compare(_side(tmp_path, "OLD", old), _side(tmp_path, "NEW", new))
     flags = {c["name"]: c["sourced_changed"] for c in changes.inputs}
     assert flags == {
         "users.conversion_rate": True,
@@ -400,20 +403,20 @@ def test_a_sourced_input_changed_in_the_file_and_one_changed_by_set(tmp_path: Pa
         "users.legacy": False,
     }
     assert changes.figures[0].caused_by == ["users.churn"]  # retention's value did not change
-    text = review.summary(changes, None)
+    text = summary(changes, None)
     assert "  users.conversion_rate: sourced input changed: check the source\n" in text
     assert "  users.retention: sourced input changed: check the source\n" in text
     assert "users.churn: sourced" not in text and "users.legacy: sourced" not in text
-    data = review.changes_json(changes)
+    data = changes_json(changes)
     assert [c["sourced_changed"] for c in data["inputs"]] == [True, False, True, False]
-    assert "sourced input changed: check the source" in review.index_html(changes)
+    assert "sourced input changed: check the source" in index_html(changes)
 
 
 def test_changes_json_keeps_its_keys_and_adds_claims_and_guards(tmp_path: Path) -> None:
     old = _side(tmp_path, "OLD", _data(claims=[_claim("flips", "a < b", True)]), _guarded("well below"))
     new = _side(tmp_path, "NEW", _data(claims=[_claim("flips", "a < b", False)]), _guarded("about level"))
     out = tmp_path / "review"
-    review.write(diff.compare(old, new), out)
+    write(compare(old, new), out)
     data = json.loads((out / "changes.json").read_text())
     assert set(data) == {
         "schema_version",

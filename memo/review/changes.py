@@ -1,27 +1,23 @@
-"""Diff stage: what an assumption edit changed between two builds: inputs, figures, prose, charts and PDF pages.
+"""What changed between two sides: inputs, figures, claims, prose (word by word), guards, charts and PDF pages.
 
-A side is a build directory, an assumptions file (built on the fly), a git revision of the project (its committed
-tree built in a temporary directory) or, for reviewers who only received the files, a PDF.
+:func:`compare` gathers them all into :class:`Changes`; the pieces (``input_changes``, ``figure_changes``) serve
+memo publish's revisions page too. PDF pages are compared by :mod:`memo.review.pages`.
 """
 
 from __future__ import annotations
 
 import difflib
-import io
-import json
 import math
 import re
-import subprocess
-import tarfile
-import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memo import format as fmt
-from memo.errors import MemoError
+from memo.review.sides import Side
+
+if TYPE_CHECKING:
+    from memo.review.pages import PageReport
 
 BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "dt", "dd", "figcaption", "caption", "tr", "div", "section"}
 CELLS = {"td", "th"}  # a table row reads as one line, its cells separated
@@ -29,43 +25,6 @@ SKIP_CLASSES = {"fn-call", "fn-body", "chart-body"}
 GUARD = "data-guard"  # names a condition a sentence's words depend on, with its verdict (opaque to the diff)
 XHTML = "{http://www.w3.org/1999/xhtml}"
 POINTS = ("share", "change")  # units whose changes read in percentage points (a share, a relative change)
-
-
-class DiffTrouble(MemoError):
-    """The diff could not be made (bad or missing input): exit status 2, like diff(1)."""
-
-    exit_status = 2
-
-
-@dataclass
-class Side:
-    label: str
-    build_dir: Path | None = None
-    pdf: Path | None = None
-    figures_data: dict[str, Any] | None = None
-
-    @property
-    def figures(self) -> dict[str, Any]:
-        return (self.figures_data or {}).get("figures", {})
-
-    @property
-    def inputs(self) -> dict[str, Any]:
-        return (self.figures_data or {}).get("inputs", {})
-
-    @property
-    def charts(self) -> dict[str, Any]:
-        return (self.figures_data or {}).get("charts", {})
-
-    @property
-    def claims(self) -> dict[str, dict[str, Any]]:
-        entries = (self.figures_data or {}).get("claims") or []
-        return {c["id"]: c for c in entries if isinstance(c, dict) and "id" in c}
-
-    def file(self, name: str) -> Path | None:
-        if self.build_dir is None:
-            return None
-        path = self.build_dir / name
-        return path if path.is_file() else None
 
 
 @dataclass
@@ -158,7 +117,7 @@ class Changes:
     figures: list[FigureChange] = field(default_factory=list)
     prose: dict[str, list[SentenceChange]] = field(default_factory=dict)
     charts: list[dict[str, Any]] = field(default_factory=list)
-    pages: Any = None  # pagediff.PageReport, or None when the PDFs are identical or absent
+    pages: PageReport | None = None  # None when the PDFs are identical or absent
     tool_changed: dict[str, tuple[str, str]] = field(default_factory=dict)
     claims: list[dict[str, Any]] = field(default_factory=list)
     guards: dict[str, list[GuardChange]] = field(default_factory=dict)
@@ -174,90 +133,6 @@ class Changes:
             or self.charts
             or (self.pages and self.pages.changes)
         )
-
-
-# ---------------------------------------------------------------- resolving what the user named
-
-
-def load_side(path: Path, label: str) -> Side:
-    if not path.exists():
-        raise DiffTrouble(f"memo diff: {label}: no such file or directory: {path}")
-    if path.is_dir():
-        figures_json = path / "figures.json"
-        if not figures_json.is_file():
-            raise DiffTrouble(f"memo diff: {label}: {path} has no figures.json; is it a build directory?")
-        try:
-            data = json.loads(figures_json.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DiffTrouble(f"memo diff: {label}: {figures_json} is not valid JSON ({exc})") from None
-        if not isinstance(data, dict) or not isinstance(data.get("figures"), dict):
-            raise DiffTrouble(f"memo diff: {label}: {figures_json} has no figures mapping")
-        pdf = path / "memo.pdf"
-        return Side(label, path, pdf if pdf.is_file() else None, data)
-    if path.suffix.lower() == ".pdf":
-        if path.read_bytes()[:5] != b"%PDF-":
-            raise DiffTrouble(f"memo diff: {label}: {path} is not a PDF")
-        return Side(label, None, path, None)
-    raise DiffTrouble(f"memo diff: {label}: {path} is neither a build directory, an assumptions file nor a PDF")
-
-
-@contextmanager
-def resolved(spec: str, label: str, kind: str) -> Iterator[Side]:
-    """A side as named on the command line: kind is "path", "rev" or "worktree" (the project as it is now)."""
-    if kind == "path":
-        path = Path(spec)
-        if path.suffix.lower() in (".yaml", ".yml"):
-            with tempfile.TemporaryDirectory(prefix="memo-diff-") as tmp:
-                _build_into(path, Path(tmp) / "build", None, label)
-                yield load_side(Path(tmp) / "build", f"{label} ({spec})")
-            return
-        yield load_side(path, f"{label} ({spec})")
-        return
-    with tempfile.TemporaryDirectory(prefix="memo-diff-") as tmp:
-        root = _export_revision(spec, Path(tmp) / "tree", label) if kind == "rev" else _toplevel()
-        _build_into(root / "assumptions.yaml", Path(tmp) / "build", root, label)
-        yield load_side(Path(tmp) / "build", f"{label} ({spec if kind == 'rev' else 'working tree'})")
-
-
-def _build_into(assumptions: Path, out: Path, root: Path | None, label: str) -> None:
-    from memo.build import Project, build
-
-    try:
-        build(assumptions, out, display_name=str(assumptions), project=Project(root) if root else None)
-    except MemoError as exc:
-        raise DiffTrouble(f"memo diff: {label}: the build failed:\n{exc}") from None
-
-
-def _git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
-    except FileNotFoundError:
-        raise DiffTrouble("memo diff: --rev needs git, which is not installed") from None
-
-
-def _toplevel() -> Path:
-    result = _git("rev-parse", "--show-toplevel")
-    if result.returncode != 0:
-        raise DiffTrouble("memo diff: --rev works inside a git checkout of the project")
-    return Path(result.stdout.decode().strip())
-
-
-def _export_revision(rev: str, into: Path, label: str) -> Path:
-    """The committed tree of ``rev``, unpacked into a fresh directory (a temporary worktree without git state)."""
-    root = _toplevel()
-    check = _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", cwd=root)
-    if check.returncode != 0:
-        raise DiffTrouble(f"memo diff: {label}: unknown git revision {rev!r}")
-    archive = _git("archive", "--format=tar", rev, cwd=root)
-    if archive.returncode != 0:
-        raise DiffTrouble(f"memo diff: {label}: git archive {rev} failed: {archive.stderr.decode().strip()}")
-    into.mkdir(parents=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(into, filter="data")
-    shared = root.parent / "shared"
-    if shared.exists() and not (into.parent / "shared").exists():
-        (into.parent / "shared").symlink_to(shared)
-    return into
 
 
 # ---------------------------------------------------------------- comparing
@@ -586,22 +461,7 @@ def compare(old: Side, new: Side, *, page_images: bool = True) -> Changes:
             )
         changes.charts = chart_changes(old, new)
     if old.pdf and new.pdf and old.pdf.read_bytes() != new.pdf.read_bytes():
-        from memo import pagediff
+        from memo.review.pages import compare as compare_pages  # numpy and pdfium, only when the PDFs differ
 
-        changes.pages = pagediff.compare(old.pdf, new.pdf, images=page_images)
+        changes.pages = compare_pages(old.pdf, new.pdf, images=page_images)
     return changes
-
-
-def run(specs: list[tuple[str, str]], out_dir: Path) -> Changes:
-    """Resolve both sides, compare them and write the review page and changes.json."""
-    from memo import review
-
-    with ExitStack() as stack:
-        (old_spec, old_kind), (new_spec, new_kind) = specs
-        old = stack.enter_context(resolved(old_spec, "OLD", old_kind))
-        new = stack.enter_context(resolved(new_spec, "NEW", new_kind))
-        if (old.figures_data is None) != (new.figures_data is None):
-            raise DiffTrouble("memo diff: compare two PDFs, or two builds (directories, assumptions files, revisions)")
-        changes = compare(old, new)
-        review.write(changes, out_dir)
-        return changes

@@ -1,17 +1,22 @@
-"""How a diff is shown: a terminal summary (figures first), a self-contained review page and changes.json."""
+"""How a diff is shown: a terminal summary (figures first), a self-contained review page and changes.json.
+
+The review page is the engine template memo/templates/review.html.j2, under the head every memo page shares.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
 import shutil
-from html import escape
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from memo import format as fmt
-from memo.diff import Changes, FigureChange, GuardChange
+from memo import page
 from memo.outputs import write_outputs
+from memo.review.changes import Changes, FigureChange, GuardChange
 from memo.svg import scope_ids
 
 CHANGES_SCHEMA_VERSION = 1
@@ -215,138 +220,33 @@ def _page_image_name(change: Any, kind: str) -> str:
 
 # ---------------------------------------------------------------- index.html
 
-_CSS = """
-body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2933;margin:0;background:#f5f7fa}
-main{max-width:1200px;margin:0 auto;padding:24px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px;border-bottom:2px solid #1f2933;padding-bottom:4px}
-.meta{color:#52606d;font-size:13px}
-table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
-th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e4e7eb;vertical-align:top}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-code{font:12px/1.4 ui-monospace,Menlo,Consolas,monospace}
-del{background:#fde2dd;color:#8a1c0a;text-decoration:line-through}ins{background:#d7f5e3;color:#0b5e2f;text-decoration:none}
-.sentence{background:#fff;border-left:3px solid #0072b2;padding:8px 12px;margin:8px 0}
-.side{display:grid;grid-template-columns:1fr 1fr;gap:12px}.side>div{background:#fff;padding:8px;border:1px solid #e4e7eb}
-.side svg,.side img{max-width:100%;height:auto;display:block}
-.side svg text{font-family:"IBM Plex Sans",system-ui,sans-serif}
-.pages{display:grid;grid-template-columns:repeat(3,1fr);gap:12px}.pages figure{margin:0;background:#fff;padding:6px;border:1px solid #e4e7eb}
-.pages img{width:100%;display:block}figcaption{font-size:12px;color:#52606d}
-.none{color:#52606d}
-@media (max-width:800px){.side,.pages{grid-template-columns:1fr}}
-"""
+# A page with no script: inline styles, and the PDF pages as data: images.
+CSP = page.policy(style=[page.INLINE], img=[page.DATA])
 
 
 def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def _chart_svg(chart: dict[str, Any], side: str) -> Markup:
+    """One side's SVG of a chart (a build's own output), its ids scoped so that the two sides never share one."""
+    return Markup(scope_ids(chart[f"{side}_svg"], f"{side}-{chart['name']}"))
+
+
 def index_html(changes: Changes) -> str:
-    e = escape
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">",
-        f"<title>memo diff: {e(changes.old.label)} \u2192 {e(changes.new.label)}</title>",
-        f"<style>{_CSS}</style></head><body><main>",
-        f"<h1>What changed</h1><p class='meta'>{e(changes.old.label)} \u2192 {e(changes.new.label)}</p>",
-    ]
-    if not changes.any:
-        parts.append("<p>No differences.</p></main></body></html>")
-        return "".join(parts)
-    parts.append(f"<h2>Figures changed ({len(changes.figures)})</h2>")
-    if changes.figures:
-        parts.append("<table><thead><tr><th>Figure</th><th class='num'>Old</th><th class='num'>New</th>")
-        parts.append("<th class='num'>Change</th><th>Caused by</th></tr></thead><tbody>")
-        for f in changes.figures:
-            parts.append(
-                f"<tr><td>{e(f.label)}<br><code>{e(f.name)}</code></td><td class='num'>{e(f.text('old'))}</td>"
-                f"<td class='num'>{e(f.text('new'))}</td><td class='num'>{e(f.change_text())}</td>"
-                f"<td>{'<br>'.join(f'<code>{e(c)}</code>' for c in f.caused_by) or '<span class=none>tool or formula</span>'}</td></tr>"
-            )
-        parts.append("</tbody></table>")
-    else:
-        parts.append("<p class='none'>No figure changed.</p>")
-    parts.append(f"<h2>Inputs changed ({len(changes.inputs)})</h2>")
-    if changes.inputs:
-        flagged = any(c.get("sourced_changed") for c in changes.inputs)
-        parts.append("<table><thead><tr><th>Input</th><th class='num'>Old</th><th class='num'>New</th>")
-        parts.append(("<th>Source</th>" if flagged else "") + "</tr></thead><tbody>")
-        for c in changes.inputs:
-            note = f"<td>{e(SOURCED_CHANGED) if c.get('sourced_changed') else ''}</td>" if flagged else ""
-            parts.append(
-                f"<tr><td><code>{e(c['name'])}</code></td><td class='num'>{e(_input_text(c['old'], c['unit']))}</td>"
-                f"<td class='num'>{e(_input_text(c['new'], c['unit']))}</td>{note}</tr>"
-            )
-        parts.append("</tbody></table>")
-    parts.append(f"<h2>Claims changed ({len(changes.claims)})</h2>")
-    if changes.claims:
-        parts.append("<table><thead><tr><th>Claim</th><th>Status</th><th>Old</th><th>New</th></tr></thead><tbody>")
-        for c in changes.claims:
-            cells = [
-                "<span class='none'>absent</span>"
-                if side is None
-                else f"<strong>{e(_verdict(side['result']))}</strong><br><code>{e(str(side['holds']))}</code>"
-                for side in (c["old"], c["new"])
-            ]
-            parts.append(
-                f"<tr><td>{e(str(c['text']))}<br><code>{e(str(c['id']))}</code></td><td>{e(c['status'])}</td>"
-                f"<td>{cells[0]}</td><td>{cells[1]}</td></tr>"
-            )
-        parts.append("</tbody></table>")
-    else:
-        parts.append("<p class='none'>No claim changed verdict or expression.</p>")
-    if changes.tool_changed:
-        parts.append("<h2>Tools changed</h2><table><tbody>")
-        for k, (a, b) in changes.tool_changed.items():
-            parts.append(f"<tr><td><code>{e(k)}</code></td><td>{e(a)}</td><td>{e(b)}</td></tr>")
-        parts.append("</tbody></table>")
-    count = sum(len(v) for v in changes.prose.values())
-    parts.append(f"<h2>Prose changed ({count} sentence{'s' if count != 1 else ''})</h2>")
-    for section, sentences in changes.prose.items():
-        parts.append(f"<h3>{e(section)}</h3>")
-        for sentence in sentences:
-            words = " ".join(
-                e(t) if op == "equal" else f"<del>{e(t)}</del>" if op == "delete" else f"<ins>{e(t)}</ins>"
-                for op, t in sentence.words
-            )
-            parts.append(f"<div class='sentence'>{words}</div>")
-    count = sum(len(v) for v in changes.guards.values())
-    parts.append(f"<h2>Sentences whose guard changed ({count})</h2>")
-    if not count:
-        parts.append("<p class='none'>No sentence kept its words while its guard changed.</p>")
-    for section, guarded in changes.guards.items():
-        parts.append(f"<h3>{e(section)}</h3>")
-        for change in guarded:
-            rows = "".join(
-                f"<tr><td><del>{e(_guard_text(a))}</del></td><td><ins>{e(_guard_text(b))}</ins></td></tr>"
-                for a, b in change.pairs()
-            )
-            parts.append(
-                f"<div class='sentence'>{e(change.sentence)}<table><thead><tr><th>Old guard</th><th>New guard</th>"
-                f"</tr></thead><tbody>{rows}</tbody></table></div>"
-            )
-    parts.append(f"<h2>Charts changed ({len(changes.charts)})</h2>")
-    for chart in changes.charts:
-        parts.append(f"<h3>{e(chart['title'])} <code>{e(chart['name'])}</code></h3><div class='side'>")
-        for side in ("old", "new"):
-            svg = chart[f"{side}_svg"]
-            body = scope_ids(svg, f"{side}-{chart['name']}") if svg else "<p class='none'>absent</p>"
-            parts.append(f"<div><p class='meta'>{side}</p>{body}</div>")
-        parts.append("</div>")
-    pages = changes.pages
-    if pages is not None:
-        parts.append(f"<h2>PDF pages changed ({len(pages.changes)} of {pages.new_pages})</h2>")
-        for change in pages.changes:
-            parts.append(f"<h3>{e(_page_label(change))}</h3><div class='pages'>")
-            for kind in ("old", "new", "highlighted"):
-                if kind in change.images:
-                    parts.append(
-                        f"<figure><img alt='{kind} page' src='{_data_uri(change.images[kind])}'>"
-                        f"<figcaption>{kind}</figcaption></figure>"
-                    )
-            parts.append("</div>")
-    parts.append("</main></body></html>")
-    return "".join(parts)
+    return page.render(
+        "review.html.j2",
+        title=f"memo diff: {changes.old.label} \u2192 {changes.new.label}",
+        csp=CSP,
+        changes=changes,
+        sourced_changed=SOURCED_CHANGED,
+        input_text=_input_text,
+        verdict=_verdict,
+        guard_text=_guard_text,
+        page_label=_page_label,
+        chart_svg=_chart_svg,
+        data_uri=_data_uri,
+    )
 
 
 def write(changes: Changes, out_dir: Path) -> None:

@@ -1,0 +1,36 @@
+"""memo diff: what an assumption edit changed between two builds: inputs, figures, prose, charts and PDF pages.
+
+The modules depend one way only: :mod:`~memo.review.sides` resolves OLD and NEW (build directories, assumptions
+files built on the fly, git revisions, PDFs); :mod:`~memo.review.changes` compares two sides and
+:mod:`~memo.review.pages` aligns and compares their PDF pages; :mod:`~memo.review.report` shows the result (the
+terminal summary, changes.json and the review page); this package's :func:`run` ties them together.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+from memo.review.changes import Changes, compare
+from memo.review.report import summary, write
+from memo.review.sides import DiffTrouble, resolved
+
+__all__ = ["Changes", "DiffTrouble", "compare", "run", "summary", "write"]
+
+
+def run(specs: list[tuple[str, str]], out_dir: Path, project_root: Path | None = None) -> Changes:
+    """Resolve both sides, compare them and write the review page and changes.json. Numbers print in the units
+    the two builds recorded (figures.json ``units``), so a project's own units read as in its memo."""
+    from memo import format as fmt
+
+    with ExitStack() as stack:
+        (old_spec, old_kind), (new_spec, new_kind) = specs
+        old = stack.enter_context(resolved(old_spec, "OLD", old_kind, project_root))
+        new = stack.enter_context(resolved(new_spec, "NEW", new_kind, project_root))
+        units = {**(old.figures_data or {}).get("units", {}), **(new.figures_data or {}).get("units", {})}
+        fmt.use_units({name: entry["format"] for name, entry in units.items() if isinstance(entry, dict)})
+        if (old.figures_data is None) != (new.figures_data is None):
+            raise DiffTrouble("memo diff: compare two PDFs, or two builds (directories, assumptions files, revisions)")
+        changes = compare(old, new)
+        write(changes, out_dir)
+        return changes
