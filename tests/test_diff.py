@@ -12,11 +12,11 @@ import pytest
 import tinyhtml5
 from pypdf import PdfReader, PdfWriter
 
-from tests.bundled import build
 from memo.review import Changes, compare, pages, summary, write
 from memo.review.changes import GuardChange, Sentence, closure, section_guarded, section_sentences
 from memo.review.report import changes_json, index_html
 from memo.review.sides import Side, load_side
+from tests.bundled import build
 from tests.conftest import BUNDLED, ROOT, memo
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -202,14 +202,18 @@ def test_trouble_exits_2(builds: dict[str, Path], tmp_path: Path, args: tuple[st
 
 
 def test_rev_compares_the_last_commit_with_the_working_tree(tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("templates", "charts", "styles"):
+    """The project is a folder inside the repository; the revision is built with its own project files."""
+    repository = tmp_path / "repository"
+    project = repository / "memos" / "first"
+    project.mkdir(parents=True)
+    for name in ("templates", "charts", "styles", "assets"):
         shutil.copytree(ROOT / name, project / name)
+    for name in ("memo.yml", "model.yaml"):
+        shutil.copy(ROOT / name, project / name)
     shutil.copy(BUNDLED, project / "assumptions.yaml")
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "memo"]):
-        subprocess.run([*git, *command], cwd=project, check=True, capture_output=True)
+        subprocess.run([*git, *command], cwd=repository, check=True, capture_output=True)
     path = project / "assumptions.yaml"
     path.write_text(path.read_text().replace("    value: 0.05\n", "    value: 0.06\n"))
     result = memo("diff", "--rev", "HEAD", "--out", "d", cwd=project)
