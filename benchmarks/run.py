@@ -92,6 +92,8 @@ def scaled_project(work: Path, factor: int) -> Path:
     target = work / f"scaled-{factor}"
     for name in ("styles", "assets"):
         shutil.copytree(ROOT / name, target / name)
+    for name in ("memo.yml", "model.yaml"):
+        shutil.copy(ROOT / name, target / name)
     shutil.copytree(ROOT / "templates", target / "templates")
     (target / "charts").mkdir()
     charts = [p.stem for p in (ROOT / "charts").glob("*.py") if not p.name.startswith("_")]
@@ -198,33 +200,38 @@ def warm_html_seconds(work: Path, repeat: int) -> float:
     (memo serve shows it then, before the PDF is done)."""
     sys.path.insert(0, str(ROOT))
     from memo.build import build
+    from memo.options import BuildOptions
+    from memo.project import load_project
 
+    project = load_project(ROOT)
     folder = work / "warm"
     folder.mkdir()
     path = folder / "assumptions.yaml"
     shutil.copy(ASSUMPTIONS, path)
     os.environ["MEMO_CACHE_DIR"] = str(work / "warm-cache")
-    build(path, folder / "build")
+    build(BuildOptions.of(path, folder / "build", project))
     times = []
     for price in range(20, 20 + repeat):
         path.write_text(re.sub(r"(price:\n    value: )\d+", rf"\g<1>{price}", path.read_text()))
-        times.append(build(path, folder / "build").timings["html"])
+        times.append(build(BuildOptions.of(path, folder / "build", project)).timings["html"])
     return statistics.median(times)
 
 
 def monte_carlo_seconds(repeat: int) -> float:
     """The Monte Carlo alone, at a million draws, on the bundled assumptions' ranged inputs."""
     sys.path.insert(0, str(ROOT))
-    from memo.build import quantities, read_inputs
+    from memo.inputs import quantities, read_inputs
+    from memo.project import load_project
     from memo.scenarios import monte_carlo
 
-    assumptions = read_inputs(ASSUMPTIONS).assumptions
+    spec = load_project(ROOT).model
+    assumptions = read_inputs(ASSUMPTIONS, spec).assumptions
     q = quantities(assumptions)
     targets = assumptions.uncertainty.figures if assumptions.uncertainty else ("valuation.ps_forward",)
 
     def once() -> float:
         start = time.perf_counter()
-        monte_carlo(q, {}, targets, 1_000_000, seed=1)
+        monte_carlo(q, {}, targets, 1_000_000, 1, spec.figures)
         return time.perf_counter() - start
 
     return median_of(repeat, once)
