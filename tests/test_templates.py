@@ -12,7 +12,12 @@ from memo.cache import Cache
 from memo.errors import MemoError
 from tests.conftest import ROOT
 
-TEMPLATES = sorted((ROOT / "templates").rglob("*.j2"))
+# Every project's templates: the bundled memo's, the starter project's (memo new) and the test projects', and the
+# engine's own pages.
+TEMPLATE_ROOTS = [ROOT / "templates", ROOT / "memo" / "scaffold" / "templates", ROOT / "memo" / "templates"] + sorted(
+    p / "templates" for p in (ROOT / "tests" / "projects").glob("*") if (p / "templates").is_dir()
+)
+TEMPLATES = sorted(p for root in TEMPLATE_ROOTS for p in root.rglob("*.j2"))
 JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 # A number standing as a word of its own: 12, 3.5, 1,000, $660M, 30%, 2.5x (E2EE or Pro+ are not numbers).
 NUMBER = re.compile(r"(?<![\w.#&-])[$€£]?\d[\d,.]*\s?(?:%|x\b|[kKMBT]\b|bn\b)?(?![\w-])")
@@ -41,7 +46,7 @@ def numeric_literals_in_expressions(source: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.relative_to(ROOT / "templates").as_posix())
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_no_hand_typed_figures(template: Path) -> None:
     source = template.read_text(encoding="utf-8")
     assert hand_typed_numbers(source) == [], "numbers in templates must come from the model via fig() or a filter"
