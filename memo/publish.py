@@ -21,7 +21,7 @@ from memo import site as site_stage
 from memo.errors import MemoError
 from memo.outputs import write_outputs
 from memo.review.changes import figure_changes, input_changes
-from memo.review.sides import load_side
+from memo.review.sides import load_side, use_recorded_units
 
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MANIFEST = "revisions.json"
@@ -84,6 +84,7 @@ def _entry(
     if revisions:
         old = load_side(site_dir / revisions[-1]["path"], "previous")
         new = load_side(new_dir, "new")
+        use_recorded_units(old, new)
         inputs = input_changes(old, new)
         for change in figure_changes(old, new, {c["name"] for c in inputs}):
             if change.name.startswith(("scenario.", "uncertainty.")):

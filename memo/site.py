@@ -228,7 +228,7 @@ def social_card(
         "background": "#0b3a5b",
         "config": {"view": {"stroke": None}, "font": fonts.SANS},
         "data": {"values": texts},
-        "mark": {"type": "text", "align": "left", "baseline": "alphabetic"},
+        "mark": {"type": "text", "align": "left", "baseline": "alphabetic", "limit": 1125},  # long text ends in …
         "encoding": {
             "x": {
                 "field": "x",

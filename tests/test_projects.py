@@ -326,12 +326,6 @@ def test_the_site_feed_and_card(base: Path, base_data: dict[str, Any]) -> None:
     assert (base / "social.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="memo/site.py social_card neither wraps nor clips the title: a title wider than the card (this one, at "
-    "46 px) makes vl-convert widen the image to 1307 x 630, where link previews expect the 1200 x 630 its docstring "
-    "promises (and the bundled project's social.html.j2 declares as og:image:width/height)",
-)
 def test_the_social_card_is_1200_by_630(base: Path) -> None:
     assert struct.unpack(">II", (base / "social.png").read_bytes()[16:24]) == (1200, 630)
 
@@ -424,12 +418,6 @@ def test_publish_twice_keeps_two_versions(published: tuple[Path, list[Any]], bas
     assert len(entries) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="memo/publish.py (_entry) formats the changed figures without the builds' units table "
-    "(memo/review/__init__.py:run calls fmt.use_units; publish does not), so a project's own units print as plain "
-    "numbers in revisions.json, revisions.html and the root feed: '5.58', '74,300,000' for $5.58, $74.3M",
-)
 def test_published_revisions_print_the_projects_units(
     published: tuple[Path, list[Any]], base_data: dict[str, Any]
 ) -> None:

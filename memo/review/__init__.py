@@ -13,7 +13,7 @@ from pathlib import Path
 
 from memo.review.changes import Changes, compare
 from memo.review.report import summary, write
-from memo.review.sides import DiffTrouble, resolved
+from memo.review.sides import DiffTrouble, resolved, use_recorded_units
 
 __all__ = ["Changes", "DiffTrouble", "compare", "run", "summary", "write"]
 
@@ -21,14 +21,11 @@ __all__ = ["Changes", "DiffTrouble", "compare", "run", "summary", "write"]
 def run(specs: list[tuple[str, str]], out_dir: Path, project_root: Path | None = None) -> Changes:
     """Resolve both sides, compare them and write the review page and changes.json. Numbers print in the units
     the two builds recorded (figures.json ``units``), so a project's own units read as in its memo."""
-    from memo import format as fmt
-
     with ExitStack() as stack:
         (old_spec, old_kind), (new_spec, new_kind) = specs
         old = stack.enter_context(resolved(old_spec, "OLD", old_kind, project_root))
         new = stack.enter_context(resolved(new_spec, "NEW", new_kind, project_root))
-        units = {**(old.figures_data or {}).get("units", {}), **(new.figures_data or {}).get("units", {})}
-        fmt.use_units({name: entry["format"] for name, entry in units.items() if isinstance(entry, dict)})
+        use_recorded_units(old, new)
         if (old.figures_data is None) != (new.figures_data is None):
             raise DiffTrouble("memo diff: compare two PDFs, or two builds (directories, assumptions files, revisions)")
         changes = compare(old, new)

@@ -81,6 +81,19 @@ def load_side(path: Path, label: str) -> Side:
     raise DiffTrouble(f"memo diff: {label}: {path} is neither a build directory, an assumptions file nor a PDF")
 
 
+def use_recorded_units(*sides: Side) -> None:
+    """Print numbers in the units the sides' builds recorded (figures.json ``units``), so a project's own units read
+    as in its memo."""
+    from memo import format as fmt
+
+    units: dict[str, str] = {}
+    for side in sides:
+        for name, entry in (side.figures_data or {}).get("units", {}).items():
+            if isinstance(entry, dict) and isinstance(entry.get("format"), str):
+                units[name] = entry["format"]
+    fmt.use_units(units)
+
+
 @contextmanager
 def resolved(spec: str, label: str, kind: str, project_root: Path | None = None) -> Iterator[Side]:
     """A side as named on the command line: kind is "path", "rev" or "worktree" (the project as it is now).
