@@ -14,9 +14,13 @@ from tests.conftest import ROOT
 
 # Every project's templates: the bundled memo's, the starter project's (memo new) and the test projects', and the
 # engine's own pages.
-TEMPLATE_ROOTS = [ROOT / "templates", ROOT / "memo" / "scaffold" / "templates", ROOT / "memo" / "templates"] + sorted(
-    p / "templates" for p in (ROOT / "tests" / "projects").glob("*") if (p / "templates").is_dir()
-)
+TEST_PROJECTS = sorted(p / "templates" for p in (ROOT / "tests" / "projects").glob("*") if (p / "templates").is_dir())
+TEMPLATE_ROOTS = [
+    ROOT / "templates",
+    ROOT / "memo" / "scaffold" / "templates",
+    ROOT / "memo" / "templates",
+    *TEST_PROJECTS,
+]
 TEMPLATES = sorted(p for root in TEMPLATE_ROOTS for p in root.rglob("*.j2"))
 JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 # A number standing as a word of its own: 12, 3.5, 1,000, $660M, 30%, 2.5x (E2EE or Pro+ are not numbers).
