@@ -59,7 +59,11 @@ def test_memo_build_in_a_project_folder_uses_the_installed_engine(installed: Pat
     (tmp_path / "shared").symlink_to((ROOT.parent / "shared").resolve())  # the source folder memo.yml names
     env = {**os.environ, "PYTHONPATH": str(installed), "MEMO_CACHE_DIR": str(tmp_path / "cache")}
     where = subprocess.run(
-        [sys.executable, "-c", "import memo; print(memo.__file__)"], env=env, cwd=project, capture_output=True, text=True
+        [sys.executable, "-c", "import memo; print(memo.__file__)"],
+        env=env,
+        cwd=project,
+        capture_output=True,
+        text=True,
     )
     assert Path(where.stdout.strip()).is_relative_to(installed), where.stdout + where.stderr
     result = subprocess.run(
