@@ -163,7 +163,7 @@ def _slug(text: str) -> str:
 
 def scenario_label(scenario: str | None) -> str:
     """How a page names the scenario it was built for ("" for the file's own inputs)."""
-    return f"{scenario.capitalize()} scenario" if scenario else ""
+    return f"{scenario.replace('_', ' ').capitalize()} scenario" if scenario else ""
 
 
 def _show(figures: Mapping[str, Any], name: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from memo.scaffold import starter_files
 from tests.bundled import build
 from tests.conftest import BUNDLED, ROOT
 
@@ -47,7 +48,10 @@ def test_the_wheel_carries_the_engines_files(installed: Path) -> None:
     for relative in ("assets/explorer.js", "assets/favicon.svg", "assets/vendor/vega-interpreter.js"):
         assert (engine / relative).read_bytes() == (ROOT / "memo" / relative).read_bytes(), relative
     assert {p.name for p in (engine / "templates").glob("*.j2")} >= {"head.html.j2", "review.html.j2"}
-    assert (engine / "scaffold" / "memo.yml").is_file() and (engine / "review" / "sides.py").is_file()
+    assert sorted(
+        p.relative_to(engine / "scaffold").as_posix() for p in (engine / "scaffold").rglob("*") if p.is_file()
+    ) == sorted(starter_files())
+    assert (engine / "review" / "sides.py").is_file()
     assert not list(installed.rglob("__pycache__"))
 
 
