@@ -189,7 +189,8 @@ def test_live_preview_reloads_after_an_assumption_edit(browser, tmp_path: Path) 
     shutil.copy(BUNDLED, assumptions)
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "memo", "serve", "--assumptions", str(assumptions), "--out", str(tmp_path / "b")]
+    command = [sys.executable, "-m", "memo", "serve", "--project", str(ROOT), "--assumptions", str(assumptions)]
+    command += ["--out", str(tmp_path / "b")]
     process = subprocess.Popen(
         [*command, "--port", str(port)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
     )
