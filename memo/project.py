@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +65,44 @@ class Settings:
     summary: str | None = None
 
 
-@dataclass(frozen=True, eq=False)
 class Project:
-    """A memo project: its folder, its settings and its model."""
+    """A memo project: its folder, its settings and its model.
 
-    root: Path
-    settings: Settings
-    model: Spec
+    Built from a folder alone (``Project(root)``), the two project files are read and validated when first needed:
+    a build that turns out to be up to date never parses the model. ``load_project`` validates at once."""
+
+    def __init__(self, root: Path, settings: Settings | None = None, model: Spec | None = None) -> None:
+        self.root = root
+        if settings is not None and model is not None:
+            self.__dict__["_validated"] = (settings, model)
+
+    @cached_property
+    def _validated(self) -> tuple[Settings, Spec]:
+        loaded = load_project(self.root)
+        return loaded.settings, loaded.model
+
+    @property
+    def settings(self) -> Settings:
+        return self._validated[0]
+
+    @property
+    def model(self) -> Spec:
+        return self._validated[1]
+
+    @cached_property
+    def _paths(self) -> tuple[str, str]:
+        """The assumptions and model file names memo.yml gives, read without validating it (for the no-op check;
+        validation reports any problem with them)."""
+        if "_validated" in self.__dict__:
+            return self.settings.assumptions, self.settings.model
+        try:
+            data = load.load_file(self.project_file).data
+        except InputError:
+            data = None
+        data = data if isinstance(data, dict) else {}
+        names = [data.get(key) for key in ("assumptions", "model")]
+        defaults = (Settings.assumptions, Settings.model)
+        return tuple(n if isinstance(n, str) else d for n, d in zip(names, defaults, strict=True))  # type: ignore[return-value]
 
     @property
     def project_file(self) -> Path:
@@ -78,11 +110,11 @@ class Project:
 
     @property
     def model_file(self) -> Path:
-        return self.root / self.settings.model
+        return self.root / self._paths[1]
 
     @property
     def assumptions(self) -> Path:
-        return self.root / self.settings.assumptions
+        return self.root / self._paths[0]
 
     @property
     def templates(self) -> Path:
@@ -154,7 +186,8 @@ def locate(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = No
 
 
 def open_project(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Project:
-    return load_project(locate(explicit, cwd))
+    """The project a command works on, its files validated when first read."""
+    return Project(locate(explicit, cwd))
 
 
 def display(path: Path) -> str:
