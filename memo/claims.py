@@ -135,9 +135,11 @@ def _draw(rng: np.random.Generator, spec: InputSpec, unit: Unit, base: float, si
     return scale * np.exp(rng.uniform(np.log(0.01), np.log(100.0), size))
 
 
-def unfalsifiable(assumptions: Assumptions, spec: Spec) -> list[Claim]:
+def unfalsifiable(assumptions: Assumptions) -> list[Claim]:
     """The claims no legal input tried makes fail (``memo check`` warns about each)."""
     from memo.inputs import quantities
 
+    spec = assumptions.model
+    assert spec is not None, "assumptions are validated against the project's model"
     q = quantities(assumptions)
     return [c for c in assumptions.claims if counterexample(c, q, spec, constraints=assumptions.constraints) is None]

@@ -7,6 +7,7 @@ Heavy libraries are imported inside the commands so that ``memo --help`` starts 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -212,7 +213,7 @@ def _run_check(args: argparse.Namespace) -> int:
     options = _options(args, scenario=args.scenario)
     result = check(options)
     enforce(result.claims, allow_failing=False)
-    for claim in unfalsifiable(result.assumptions, options.project.model):
+    for claim in unfalsifiable(result.assumptions):
         print(
             f"{claim.file}:{claim.line}:{claim.column}: warning: claims.{claim.id}: held for every input tried; "
             "a claim that cannot fail guards nothing",
@@ -253,12 +254,10 @@ def _run_serve(args: argparse.Namespace) -> int:
     options = _options(args)
 
     def rebuild(state: State) -> None:
-        from memo.options import BuildOptions
-        from memo.project import load_project
+        from memo.project import Project
 
         # the project file and the model are read again on each change, like every other project file
-        fresh = BuildOptions.of(options.assumptions, options.out_dir, load_project(options.project.root))
-        build(fresh, on_html=state.show_early)
+        build(dataclasses.replace(options, project=Project(options.project.root)), on_html=state.show_early)
 
     project = options.project
     watched = [options.assumptions, project.project_file, project.model_file, *project.source_roots]

@@ -96,13 +96,9 @@ class Project:
         if "_validated" in self.__dict__:
             return self.settings.assumptions, self.settings.model
         try:
-            data = load.load_file(self.project_file).data
+            return _file_names(load.load_file(self.project_file))
         except InputError:
-            data = None
-        data = data if isinstance(data, dict) else {}
-        names = [data.get(key) for key in ("assumptions", "model")]
-        defaults = (Settings.assumptions, Settings.model)
-        return tuple(n if isinstance(n, str) else d for n, d in zip(names, defaults, strict=True))  # type: ignore[return-value]
+            return _file_names(None)
 
     @property
     def project_file(self) -> Path:
@@ -131,11 +127,6 @@ class Project:
     @property
     def assets(self) -> Path:
         return self.root / "assets"
-
-    @property
-    def source_folders(self) -> tuple[Path, ...]:
-        """Folders outside the project that its sources point into (``sources:`` in memo.yml)."""
-        return tuple((self.root / folder) for folder in self.settings.sources)
 
     @property
     def source_roots(self) -> tuple[Path, ...]:
@@ -207,8 +198,7 @@ def load_project(root: Path) -> Project:
     problems: list[Diagnostic] = []
     project_doc = _read(root / PROJECT_FILE, problems, empty_ok=True)
     settings_check = Checker(project_doc) if project_doc else None
-    model_name = _model_name(project_doc)
-    model_doc = _read(root / model_name, problems)
+    model_doc = _read(root / _file_names(project_doc)[1], problems)
     spec = None
     if model_doc is not None:
         model_check = Checker(model_doc)
@@ -234,23 +224,18 @@ def _read(path: Path, problems: list[Diagnostic], empty_ok: bool = False) -> loa
         return None
 
 
-def _model_name(doc: load.Document | None) -> str:
-    if doc is not None and isinstance(doc.data, dict) and isinstance(doc.data.get("model"), str):
-        return doc.data["model"]
-    return Settings.model
-
-
-def _fields(check: Checker, value: Any, path: load.Path_, keys: Mapping[str, tuple[str, bool]], what: str):
-    fields = check.mapping(value, path, what)
-    if fields is None:
-        return None
-    check.unknown_keys(fields, keys, path)
-    check.required(fields, [k for k, (_, required) in keys.items() if required], path)
-    return fields
+def _file_names(doc: load.Document | None) -> tuple[str, str]:
+    """The assumptions and model file names a project file gives, the defaults where it gives none (or nonsense,
+    which its validation reports)."""
+    data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+    given = [data.get("assumptions"), data.get("model")]
+    defaults = (Settings.assumptions, Settings.model)
+    assumptions, model = (g if isinstance(g, str) else d for g, d in zip(given, defaults, strict=True))
+    return assumptions, model
 
 
 def _validate_model(check: Checker, data: Any) -> Spec | None:
-    root = _fields(check, data, (), schema.MODEL_KEYS, "a mapping with units, inputs and figures")
+    root = check.keyed(data, (), schema.MODEL_KEYS, "a mapping with units, inputs and figures")
     if root is None:
         return None
     units = dict(schema.ENGINE_UNITS)
@@ -290,7 +275,7 @@ def _validate_unit(check: Checker, name: str, value: Any, path: load.Path_) -> s
     if name in schema.ENGINE_UNITS:
         check.error(path, f"'{name}' is one of the engine's units; give the project's own another name", of_key=True)
         return None
-    fields = _fields(check, value, path, schema.UNIT_KEYS, "a mapping with label and format")
+    fields = check.keyed(value, path, schema.UNIT_KEYS, "a mapping with label and format")
     if fields is None:
         return None
     label = check.text(fields.get("label"), (*path, "label")) if "label" in fields else None
@@ -318,7 +303,7 @@ def _validate_input_spec(
     if group in schema.TOP_LEVEL_SECTIONS:
         check.error(path, f"'{group}' is a section of the assumptions file; choose another group", of_key=True)
         return None
-    fields = _fields(check, value, path, schema.INPUT_SPEC_KEYS, "a mapping with unit and label")
+    fields = check.keyed(value, path, schema.INPUT_SPEC_KEYS, "a mapping with unit and label")
     if fields is None:
         return None
     unit = check.choice(fields.get("unit"), (*path, "unit"), units, "unit") if "unit" in fields else None
@@ -341,7 +326,7 @@ def _validate_figures(
         if name.startswith(RESERVED_PREFIXES):
             check.error(path, f"names starting {' or '.join(RESERVED_PREFIXES)} are the analysis's", of_key=True)
             continue
-        fields = _fields(check, value, path, schema.FIGURE_KEYS, "a mapping with label, unit and formula")
+        fields = check.keyed(value, path, schema.FIGURE_KEYS, "a mapping with label, unit and formula")
         if fields is None:
             continue
         label = check.text(fields.get("label"), (*path, "label")) if "label" in fields else None
@@ -394,7 +379,7 @@ def _declared_names(doc: load.Document | None) -> tuple[set[str] | None, set[str
 
 
 def _validate_settings(check: Checker, data: Any, names: tuple[set[str] | None, set[str] | None]) -> Settings:
-    root = _fields(check, data, (), schema.PROJECT_KEYS, "a mapping of settings")
+    root = check.keyed(data, (), schema.PROJECT_KEYS, "a mapping of settings")
     if root is None:
         return Settings()
     figures, inputs = names
@@ -407,20 +392,18 @@ def _validate_settings(check: Checker, data: Any, names: tuple[set[str] | None, 
     if "tornado" in root:
         out["tornado"] = _names(check, root["tornado"], ("tornado",), figures, "figure")
     explorer = (
-        _fields(check, root["explorer"], ("explorer",), schema.EXPLORER_KEYS, "a mapping")
-        if "explorer" in root
-        else None
+        check.keyed(root["explorer"], ("explorer",), schema.EXPLORER_KEYS, "a mapping") if "explorer" in root else None
     )
     if explorer:
         out["drivers"] = tuple(_drivers(check, explorer.get("drivers"), ("explorer", "drivers"), inputs))
         out["shown"] = _names(check, explorer.get("shown"), ("explorer", "shown"), figures, "figure")
-    card = _fields(check, root["card"], ("card",), schema.CARD_KEYS, "a mapping") if "card" in root else None
+    card = check.keyed(root["card"], ("card",), schema.CARD_KEYS, "a mapping") if "card" in root else None
     if card:
         if "kicker" in card:
             out["kicker"] = check.text(card["kicker"], ("card", "kicker"))
         if "tiles" in card:
             out["tiles"] = tuple(_tiles(check, card["tiles"], ("card", "tiles"), figures))
-    feed = _fields(check, root["feed"], ("feed",), schema.FEED_KEYS, "a mapping") if "feed" in root else None
+    feed = check.keyed(root["feed"], ("feed",), schema.FEED_KEYS, "a mapping") if "feed" in root else None
     if feed and "summary" in feed:
         summary = check.text(feed["summary"], ("feed", "summary"))
         if summary is not None and figures is not None:
@@ -455,7 +438,7 @@ def _drivers(check: Checker, value: Any, path: load.Path_, inputs: set[str] | No
     out = []
     for i, entry in enumerate(value):
         item_path = (*path, i)
-        fields = _fields(check, entry, item_path, schema.DRIVER_KEYS, "a mapping: input, param, label, min, max, step")
+        fields = check.keyed(entry, item_path, schema.DRIVER_KEYS, "a mapping: input, param, label, min, max, step")
         if fields is None:
             continue
         name = _names(check, [fields["input"]], (*item_path, "input"), inputs, "input") if "input" in fields else ()
@@ -488,7 +471,7 @@ def _tiles(check: Checker, value: Any, path: load.Path_, figures: set[str] | Non
         check.error(path, f"the card has room for {schema.MAX_TILES} tiles, got {len(value)}")
     out = []
     for i, entry in enumerate(value[: schema.MAX_TILES]):
-        fields = _fields(check, entry, (*path, i), schema.TILE_KEYS, "a mapping: label, figure")
+        fields = check.keyed(entry, (*path, i), schema.TILE_KEYS, "a mapping: label, figure")
         if fields is None or "label" not in fields or "figure" not in fields:
             continue
         label = check.text(fields["label"], (*path, i, "label"))

@@ -239,6 +239,18 @@ class Checker:
             if key not in given:
                 self.error(path, f"missing required key '{key}'", of_key=True)
 
+    def keyed(
+        self, value: Any, path: Path_, keys: Mapping[str, tuple[str, bool]], what: str = "a mapping of keys to values"
+    ) -> dict[str, Any] | None:
+        """``value`` as a mapping checked against a schema of ``key: (description, required)``: unknown keys
+        refused with a suggestion, required ones asked for. None when it is no mapping."""
+        fields = self.mapping(value, path, what)
+        if fields is None:
+            return None
+        self.unknown_keys(fields, keys, path)
+        self.required(fields, [k for k, (_, required) in keys.items() if required], path)
+        return fields
+
     def text(self, value: Any, path: Path_) -> str | None:
         if isinstance(value, str) and value.strip():
             return value
@@ -330,11 +342,9 @@ def validate(doc: Document, spec: Spec) -> Assumptions:
 
 
 def _validate_memo(check: Checker, value: Any, path: Path_) -> MemoMeta | None:
-    section = check.mapping(value, path)
+    section = check.keyed(value, path, schema.MEMO_KEYS)
     if section is None:
         return None
-    check.unknown_keys(section, schema.MEMO_KEYS, path)
-    check.required(section, [k for k, (_, required) in schema.MEMO_KEYS.items() if required], path)
     fields: dict[str, Any] = {}
     for key in ("title", "subtitle", "author", "subject", "disclaimer"):
         if key in section:
@@ -359,11 +369,9 @@ def _validate_sources(check: Checker, value: Any, path: Path_) -> dict[str, Sour
     out: dict[str, Source] = {}
     for key, entry in section.items():
         entry_path = (*path, key)
-        fields = check.mapping(entry, entry_path)
+        fields = check.keyed(entry, entry_path, schema.SOURCE_KEYS)
         if fields is None:
             continue
-        check.unknown_keys(fields, schema.SOURCE_KEYS, entry_path)
-        check.required(fields, [k for k, (_, required) in schema.SOURCE_KEYS.items() if required], entry_path)
         parsed: dict[str, Any] = {"key": key}
         for name in ("title", "author", "publisher", "path", "url"):
             if name in fields:
