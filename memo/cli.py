@@ -132,13 +132,13 @@ def _parser() -> argparse.ArgumentParser:
 def _options(args: argparse.Namespace, **settings: object) -> BuildOptions:
     """The build options the command line gives, with the project found as git and mkdocs find theirs."""
     from memo.options import BuildOptions
-    from memo.project import find, open_project
+    from memo.project import Project, find, locate
 
     assumptions = Path(args.assumptions) if getattr(args, "assumptions", None) else None
-    if args.project is None and assumptions is not None and find(Path.cwd()) is None:
-        project = open_project(None, assumptions.parent)  # outside any project: the one holding the assumptions
+    if args.project is None and assumptions is not None:  # outside any project: the one holding the assumptions
+        project = Project(find(Path.cwd()) or locate(None, assumptions.parent))
     else:
-        project = open_project(args.project)
+        project = Project(locate(args.project))
     out = Path(args.out) if getattr(args, "out", None) else None
     return BuildOptions.of(assumptions, out, project, overrides=getattr(args, "overrides", ()), **settings)
 
@@ -271,9 +271,9 @@ def _run_schema(args: argparse.Namespace) -> int:
     if args.file == "project":
         sys.stdout.write(reference.project_markdown())
         return 0
-    from memo.project import open_project
+    from memo.project import Project, locate
 
-    sys.stdout.write(reference.markdown(open_project(args.project)))
+    sys.stdout.write(reference.markdown(Project(locate(args.project))))
     return 0
 
 

@@ -176,11 +176,6 @@ def locate(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = No
     return found
 
 
-def open_project(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Project:
-    """The project a command works on, its files validated when first read."""
-    return Project(locate(explicit, cwd))
-
-
 def display(path: Path) -> str:
     """``path`` as the user would type it: relative to the working directory when it is below it."""
     try:
