@@ -16,7 +16,7 @@ from pathlib import Path
 from memo import charts as charts_stage
 from memo import claims as claims_stage
 from memo import figures as figures_json
-from memo import fonts, model, outputs, pdf, render, site, stamp, validate
+from memo import fonts, model, outdir, outputs, pdf, render, site, stamp, validate
 from memo.analysis import Analysis, analyse, compute
 from memo.cache import Cache
 from memo.cache import key as cache_key
@@ -123,13 +123,33 @@ def build(
     on_stage: Callable[[str, float], None] | None = None,
     converter: Converter | None = None,
 ) -> BuildResult:
-    """Build everything, or nothing: outputs are written together at the end. ``on_html`` receives the site's
+    """Build everything, or nothing: outputs are switched in whole at the end (:mod:`memo.outputs`), into a
+    folder checked before any work and locked against a second build into it (:mod:`memo.outdir`). ``on_html`` receives the site's
     HTML pages as soon as they are rendered (before the PDF), for the live preview to show them at once;
     ``on_stage`` hears the end of each stage (name, seconds since the build started) as it happens. vl-convert
     runs in this process unless a ``converter`` (a worker process, as ``memo build`` starts one) is given."""
+    out = checked_out(options)
+    with outdir.locked(out):
+        return _build(options, out, on_html, on_stage, converter)
+
+
+def checked_out(options: BuildOptions) -> Path:
+    """The real output folder, once it is safe to build into: never the project, its sources or the assumptions'
+    folder, nor a folder memo did not make (:func:`memo.outdir.checked`). Fast: commands call it before any work."""
+    guard = outdir.guarded(options.project, options.assumptions)
+    return outdir.checked(options.out_dir, "build", "--out", guard)
+
+
+def _build(
+    options: BuildOptions,
+    out: Path,
+    on_html: Callable[[dict[str, bytes]], None] | None,
+    on_stage: Callable[[str, float], None] | None,
+    converter: Converter | None,
+) -> BuildResult:
     store = Cache(cache_dir() if options.use_cache else None)
     build_key = options.cache_key()
-    if options.use_cache and stamp.up_to_date(options.out_dir, build_key):
+    if options.use_cache and stamp.up_to_date(out, build_key):
         return BuildResult(options.out_dir, {}, [], [], None, up_to_date=True)
     timings = Timings(on_stage)
     memo = render_memo(options, store, converter, timings)
@@ -146,7 +166,7 @@ def build(
     files = outputs.files_of(memo, figures_json.of_build(memo), pdf_bytes, artefacts, rebuild_from)
     files[STAMP] = stamp.record(build_key, files)
     timings.mark("site")
-    changed = [c for c in outputs.write_outputs(options.out_dir, files) if c != STAMP]
+    changed = [c for c in outputs.switch_whole(out, files, "build") if c != STAMP]
     timings.mark("write")
     return BuildResult(
         options.out_dir, memo.figures, memo.checks, changed, memo.analysis, cache=store, timings=timings.stages

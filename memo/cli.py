@@ -144,16 +144,18 @@ def _options(args: argparse.Namespace, **settings: object) -> BuildOptions:
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    from memo.build import checked_out
     from memo.converter import Worker
 
-    with Worker.start() as converter:  # first, so that vl-convert warms up while the build imports and computes
-        options = _options(
-            args,
-            scenario=args.scenario,
-            allow_failing_claims=args.allow_failing_claims,
-            base_url=args.base_url,
-            use_cache=not args.no_cache,
-        )
+    options = _options(
+        args,
+        scenario=args.scenario,
+        allow_failing_claims=args.allow_failing_claims,
+        base_url=args.base_url,
+        use_cache=not args.no_cache,
+    )
+    checked_out(options)  # a refused --out costs no converter start
+    with Worker.start() as converter:  # then vl-convert warms up while the build imports and computes
         return _build_with(options, args, converter)
 
 
@@ -248,10 +250,11 @@ def _run_publish(args: argparse.Namespace) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from memo.build import build
+    from memo.build import build, checked_out
     from memo.serve import State, serve
 
     options = _options(args)
+    checked_out(options)  # refused before serving, not shown as a build error
 
     def rebuild(state: State) -> None:
         from memo.project import Project

@@ -8,15 +8,17 @@ not changed since the latest version adds nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from memo import page
+from memo import outdir, page
 from memo import site as site_stage
 from memo.errors import MemoError
 from memo.outputs import write_outputs
@@ -44,6 +46,28 @@ def _load_manifest(site_dir: Path) -> dict[str, Any]:
         raise MemoError(f"error: {path} is not valid JSON ({exc}); it records the published versions") from None
 
 
+def _site_guarded(run: Callable[..., Published]) -> Callable[..., Published]:
+    """Publish only into a site folder memo made (or a new or empty one; :func:`memo.outdir.checked`), checked
+    before anything is read, with its lock held and what a killed publish left there removed."""
+
+    @functools.wraps(run)
+    def guarded(build_dir: Path, site_dir: Path, *args: Any, **kwargs: Any) -> Published:
+        from memo.project import Project, find
+
+        root = find(build_dir.parent) if build_dir.parent.is_dir() else None
+        guard = outdir.guarded(Project(root) if root else None, build_dir)
+        real = outdir.checked(site_dir, "site", "--site", guard)
+        with outdir.locked(real, "--site"):
+            for leftover in (real / "v").glob(".publish-*"):
+                shutil.rmtree(leftover, ignore_errors=True)  # of a publish killed while copying
+            if outdir.read_marker(real) is None:
+                write_outputs(real, {outdir.MARKER: outdir.marker("site", [])})
+            return run(build_dir, real, *args, **kwargs)
+
+    return guarded
+
+
+@_site_guarded
 def publish(build_dir: Path, site_dir: Path, label: str | None = None, base_url: str | None = None) -> Published:
     source = build_dir / "site"
     figures_path = source / "figures.json"

@@ -12,7 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from memo.review.changes import Changes, compare
-from memo.review.report import summary, write
+from memo.review.report import checked_out, summary, write
 from memo.review.sides import DiffTrouble, resolved, use_recorded_units
 
 __all__ = ["Changes", "DiffTrouble", "compare", "run", "summary", "write"]
@@ -20,7 +20,9 @@ __all__ = ["Changes", "DiffTrouble", "compare", "run", "summary", "write"]
 
 def run(specs: list[tuple[str, str]], out_dir: Path, project_root: Path | None = None) -> Changes:
     """Resolve both sides, compare them and write the review page and changes.json. Numbers print in the units
-    the two builds recorded (figures.json ``units``), so a project's own units read as in its memo."""
+    the two builds recorded (figures.json ``units``), so a project's own units read as in its memo. ``out_dir`` is
+    checked first, before any side is built."""
+    checked_out(out_dir, project_root)
     with ExitStack() as stack:
         (old_spec, old_kind), (new_spec, new_kind) = specs
         old = stack.enter_context(resolved(old_spec, "OLD", old_kind, project_root))

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 
 from memo import format as fmt
-from memo import page
-from memo.outputs import write_outputs
+from memo import outdir, page
+from memo.outputs import switch_whole
 from memo.review.changes import Changes, FigureChange, GuardChange
 from memo.svg import scope_ids
 
@@ -249,7 +249,19 @@ def index_html(changes: Changes) -> str:
     )
 
 
+def checked_out(out_dir: Path, project_root: Path | None) -> Path:
+    """The real review folder, once it is safe to write (:func:`memo.outdir.checked`): checked before the diff
+    builds anything."""
+    from memo.project import Project
+
+    project = Project(project_root) if project_root is not None else None
+    return outdir.checked(out_dir, "diff", "--out", outdir.guarded(project))
+
+
 def write(changes: Changes, out_dir: Path) -> None:
+    """Switch the review folder to this diff's page, changes.json and page images whole, replacing only what the
+    previous diff wrote there. When the folder is inside a build folder (the default build/diff), that build's
+    lock is held too, so that a build carrying it over never misses this diff."""
     files: dict[str, bytes] = {
         "index.html": index_html(changes).encode("utf-8"),
         "changes.json": (json.dumps(changes_json(changes), indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
@@ -258,7 +270,9 @@ def write(changes: Changes, out_dir: Path) -> None:
         for change in changes.pages.changes:
             for kind, png in change.images.items():
                 files[_page_image_name(change, kind)] = png
-    stale = out_dir / "pages"
-    if (out_dir / "changes.json").is_file() and stale.is_dir():
-        shutil.rmtree(stale)  # images of an earlier diff in the same folder
-    write_outputs(out_dir, files)
+    real = outdir.checked(out_dir, "diff", "--out")
+    with ExitStack() as stack:
+        if outdir.made_by(real.parent) == "build":
+            stack.enter_context(outdir.locked(real.parent))
+        stack.enter_context(outdir.locked(real))
+        switch_whole(real, files, "diff")
