@@ -217,7 +217,7 @@ def _acquire(path: Path, real: Path, flag: str, wait: float) -> int:
             os.close(fd)
             if time.monotonic() >= deadline:
                 raise MemoError(
-                    f"memo: {flag} {real}: another memo{holder} has been writing it for {wait:.0f} s; "
+                    f"memo: {flag} {real}: another memo{holder} has been writing it for {wait:g} s; "
                     "wait for it to finish or stop it"
                 ) from None
             if not told:
