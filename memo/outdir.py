@@ -99,8 +99,11 @@ def _unsafe_place(real: Path, guard: Guarded) -> str | None:
         return "is the root folder; name a folder of its own for memo to write"
     if any(_within(real, system) for system in SYSTEM):
         return "is a system folder; name a folder of your own"
-    home = Path.home().resolve()
-    if _within(home, real):
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):  # no home folder known
+        home = None
+    if home is not None and _within(home, real):
         return "is your home folder" if real == home else f"holds your home folder {home}"
     for index, source in enumerate(guard.holds):
         if _within(source, real):

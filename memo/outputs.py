@@ -34,10 +34,18 @@ def switch_whole(
 ) -> list[str]:
     """Make ``files`` (relative path -> bytes) the outputs in the folder ``real`` (checked by
     :func:`memo.outdir.checked`, its lock held) in one atomic step; return the paths whose bytes changed."""
-    step = pause or (lambda _: None)
+    try:
+        return _switch_whole(real, files, kind, pause or (lambda _: None), set(extra_owned))
+    except OSError as exc:  # a full disk, a read-only or foreign file system, a mount point as the folder
+        raise MemoError(
+            f"memo: {real}: cannot write the outputs ({exc.strerror or exc}); the previous outputs are unchanged"
+        ) from None
+
+
+def _switch_whole(real: Path, files: Mapping[str, bytes], kind: str, step: Pause, extra_owned: set[str]) -> list[str]:
     _clean_leftovers(real)
     current = real if real.is_dir() else None
-    owned = _owned(current, kind) | set(extra_owned) if current is not None else set()
+    owned = _owned(current, kind) | extra_owned if current is not None else set()
     staging = Path(tempfile.mkdtemp(prefix=f".{real.name}.{SWAP}", dir=real.parent))
     try:
         _write_file(staging / outdir.MARKER, outdir.marker(kind, files))  # first: it says the folder is memo's

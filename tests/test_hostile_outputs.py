@@ -137,6 +137,9 @@ def test_unchanged_files_keep_their_mtime_stale_ones_go_and_foreign_ones_stay(tm
     real = tmp_path / "out"
     outputs.switch_whole(real, _sets("A"), "build")
     (real / "d1" / "mine.txt").write_text("mine")
+    (real / "diff").mkdir()  # memo diff's default folder, build/diff, lives in the build folder
+    (real / "diff" / outdir.MARKER).write_bytes(outdir.marker("diff", ["index.html"]))
+    (real / "diff" / "index.html").write_text("review")
     same, edited = real / "d2/sub/f002.txt", real / "d1/sub/f001.txt"
     os.utime(same, ns=(1_000_000_000, 1_000_000_000))
     inode = same.stat().st_ino
@@ -146,6 +149,7 @@ def test_unchanged_files_keep_their_mtime_stale_ones_go_and_foreign_ones_stay(tm
     assert edited.read_bytes() == _sets("B")["d1/sub/f001.txt"]
     assert not (real / "d0/sub/f000.txt").exists()  # written by the previous run, not by this one
     assert (real / "d1" / "mine.txt").read_text() == "mine"
+    assert (real / "diff" / "index.html").read_text() == "review" and outdir.made_by(real / "diff") == "diff"
     assert _leftovers(real) == []
 
 
