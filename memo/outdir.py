@@ -51,7 +51,9 @@ def guarded(project: Any | None, *files: Path) -> Guarded:
     sources = tuple(p.resolve() for p in project.source_roots) + tuple(
         (root / name).resolve() for name in _listed_sources(project)
     )
-    beside = tuple(f.parent for f in (model, *files) if f.parent != root)  # an input's own folder, not the root's
+    # an input's own folder inside the project (say inputs/) is a source folder too; the root, or a folder outside
+    # the project (a scratch folder holding an --assumptions file), only may not be held
+    beside = tuple(f.parent for f in (model, *files) if root in f.parent.parents)
     return Guarded(sources + beside, (root, project.project_file.resolve(), model, *sources, *files))
 
 

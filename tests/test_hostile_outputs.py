@@ -105,6 +105,10 @@ def test_a_symlink_into_the_sources_or_a_folder_holding_the_assumptions_is_refus
     with pytest.raises(MemoError, match=r"is inside .*shared, which memo reads"):  # memo.yml sources: [../shared]
         outdir.checked(ROOT.parent / "shared" / "out", "build", "--out", outdir.guarded(Project(ROOT)))
     assert outdir.checked(tmp_path / "build", "build", "--out", guard) == (tmp_path / "build").resolve()
+    elsewhere = outdir.guarded(Project(ROOT), tmp_path / "assumptions.yaml")  # --assumptions outside the project
+    assert outdir.checked(tmp_path / "build", "build", "--out", elsewhere) == (tmp_path / "build").resolve()
+    with pytest.raises(MemoError, match=r"holds .*assumptions.yaml, which memo reads"):
+        outdir.checked(tmp_path, "build", "--out", elsewhere)
 
 
 def test_a_folder_an_older_memo_built_is_recognised_and_adopted(tmp_path: Path) -> None:
