@@ -128,16 +128,9 @@ def build(
     HTML pages as soon as they are rendered (before the PDF), for the live preview to show them at once;
     ``on_stage`` hears the end of each stage (name, seconds since the build started) as it happens. vl-convert
     runs in this process unless a ``converter`` (a worker process, as ``memo build`` starts one) is given."""
-    out = checked_out(options)
+    out = outdir.build_folder(options)
     with outdir.locked(out):
         return _build(options, out, on_html, on_stage, converter)
-
-
-def checked_out(options: BuildOptions) -> Path:
-    """The real output folder, once it is safe to build into: never the project, its sources or the assumptions'
-    folder, nor a folder memo did not make (:func:`memo.outdir.checked`). Fast: commands call it before any work."""
-    guard = outdir.guarded(options.project, options.assumptions)
-    return outdir.checked(options.out_dir, "build", "--out", guard)
 
 
 def _build(

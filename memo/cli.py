@@ -144,8 +144,8 @@ def _options(args: argparse.Namespace, **settings: object) -> BuildOptions:
 
 
 def _run_build(args: argparse.Namespace) -> int:
-    from memo.build import checked_out
     from memo.converter import Worker
+    from memo.outdir import build_folder
 
     options = _options(
         args,
@@ -154,7 +154,7 @@ def _run_build(args: argparse.Namespace) -> int:
         base_url=args.base_url,
         use_cache=not args.no_cache,
     )
-    checked_out(options)  # a refused --out costs no converter start
+    build_folder(options)  # a refused --out costs no converter start and no heavy import
     with Worker.start() as converter:  # then vl-convert warms up while the build imports and computes
         return _build_with(options, args, converter)
 
@@ -250,11 +250,12 @@ def _run_publish(args: argparse.Namespace) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from memo.build import build, checked_out
+    from memo.build import build
+    from memo.outdir import build_folder
     from memo.serve import State, serve
 
     options = _options(args)
-    checked_out(options)  # refused before serving, not shown as a build error
+    build_folder(options)  # refused before serving, not shown as a build error
 
     def rebuild(state: State) -> None:
         from memo.project import Project

@@ -57,6 +57,12 @@ def guarded(project: Any | None, *files: Path) -> Guarded:
     return Guarded(sources + beside, (root, project.project_file.resolve(), model, *sources, *files))
 
 
+def build_folder(options: Any) -> Path:
+    """The real output folder of a build (:class:`memo.options.BuildOptions`), once it is safe to build into.
+    Fast, and light to import: commands call it before starting anything."""
+    return checked(options.out_dir, "build", "--out", guarded(options.project, options.assumptions))
+
+
 def _listed_sources(project: Any) -> tuple[str, ...]:
     """memo.yml ``sources:`` (folders beside the project), read without validating the project file when it has
     not been validated yet (the build reports any problem in it)."""
