@@ -130,6 +130,7 @@ def build(
     runs in this process unless a ``converter`` (a worker process, as ``memo build`` starts one) is given."""
     out = outdir.build_folder(options)
     with outdir.locked(out):
+        outputs.clean_leftovers(out)  # of a killed build, even when this one finds nothing to do
         return _build(options, out, on_html, on_stage, converter)
 
 

@@ -43,7 +43,7 @@ def switch_whole(
 
 
 def _switch_whole(real: Path, files: Mapping[str, bytes], kind: str, step: Pause, extra_owned: set[str]) -> list[str]:
-    _clean_leftovers(real)
+    clean_leftovers(real)
     current = real if real.is_dir() else None
     owned = _owned(current, kind) | extra_owned if current is not None else set()
     staging = Path(tempfile.mkdtemp(prefix=f".{real.name}.{SWAP}", dir=real.parent))
@@ -168,7 +168,7 @@ def _link(source: Path, target: Path, entry: os.DirEntry[str]) -> None:
         raise MemoError(f"memo: {source} is not a file, folder or symlink; move it out of the output folder")
 
 
-def _clean_leftovers(real: Path) -> None:
+def clean_leftovers(real: Path) -> None:
     """Remove what a killed run left beside ``real``: a half-written new folder or the previous outputs after a
     switch (only folders memo made: with its marker or an older memo's file, or empty). A folder renamed aside
     with no folder back in its place is put back."""
