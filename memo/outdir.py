@@ -14,6 +14,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -29,6 +30,7 @@ MARKER = ".memo-output.json"
 LEGACY = {"build": ".memo-build.json", "diff": "changes.json", "site": "revisions.json"}
 COMMANDS = {"build": "memo build", "diff": "memo diff", "site": "memo publish"}
 SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
+TRANSIENT = re.compile(r"^\..+\.memo-(lock|swap-.+|aside-.+)$")  # beside an output folder (memo.outputs)
 LOCK_WAIT = 300.0  # seconds a second memo waits for the one writing the same folder (MEMO_LOCK_WAIT overrides)
 
 
@@ -156,11 +158,22 @@ def made_by(folder: Path) -> str | None:
 
 
 def _ours(folder: Path, kind: str) -> bool:
+    """Whether ``kind`` may write ``folder``: it is empty, memo made it for ``kind``, or it holds only folders memo
+    made (``memo build --out build/old`` makes ``build/`` to hold ``old/``; ``memo build`` may then use it)."""
+    if made_by(folder) == kind:
+        return True
     try:
-        empty = not any(os.scandir(folder))
+        with os.scandir(folder) as entries:
+            return all(_memos(Path(entry.path)) for entry in entries)
     except OSError as exc:
         raise MemoError(f"memo: {folder}: cannot read it ({exc.strerror})") from None
-    return empty or made_by(folder) == kind
+
+
+def _memos(path: Path) -> bool:
+    """A folder memo made, or the lock or a half-switched folder memo keeps beside one."""
+    if TRANSIENT.match(path.name):
+        return True
+    return path.is_dir() and not path.is_symlink() and made_by(path) is not None
 
 
 def _json_object(path: Path) -> dict[str, Any] | None:

@@ -125,6 +125,19 @@ def test_a_folder_an_older_memo_built_is_recognised_and_adopted(tmp_path: Path) 
     assert outdir.made_by(old) == "build"
 
 
+def test_a_folder_holding_only_memos_folders_may_be_built_into(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    outputs.switch_whole(outdir.checked(build / "old", "build", "--out"), {"memo.html": b"old"}, "build")
+    assert outdir.checked(build, "build", "--out") == build  # memo build --out build/old, then memo build
+    outputs.switch_whole(build, {"memo.html": b"new"}, "build")
+    assert (build / "old" / "memo.html").read_bytes() == b"old"  # carried over: the new build did not write it
+    (tmp_path / "mixed" / "old").mkdir(parents=True)
+    (tmp_path / "mixed" / "old" / outdir.MARKER).write_bytes(outdir.marker("build", []))
+    (tmp_path / "mixed" / "mine.txt").write_text("mine")
+    with pytest.raises(MemoError, match="exists, is not empty and was not made by memo build"):
+        outdir.checked(tmp_path / "mixed", "build", "--out")
+
+
 # ---------------------------------------------------------------- the writer
 
 
