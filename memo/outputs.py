@@ -43,6 +43,7 @@ def switch_whole(
 
 
 def _switch_whole(real: Path, files: Mapping[str, bytes], kind: str, step: Pause, extra_owned: set[str]) -> list[str]:
+    real.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(real)
     current = real if real.is_dir() else None
     owned = _owned(current, kind) | extra_owned if current is not None else set()
