@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -29,24 +29,22 @@ Pause = Callable[[str], None]  # hears each step of a switch (for the kill tests
 SWAP, ASIDE = "memo-swap-", "memo-aside-"
 
 
-def switch_whole(
-    real: Path, files: Mapping[str, bytes], kind: str, pause: Pause | None = None, extra_owned: Iterable[str] = ()
-) -> list[str]:
+def switch_whole(real: Path, files: Mapping[str, bytes], kind: str, pause: Pause | None = None) -> list[str]:
     """Make ``files`` (relative path -> bytes) the outputs in the folder ``real`` (checked by
     :func:`memo.outdir.checked`, its lock held) in one atomic step; return the paths whose bytes changed."""
     try:
-        return _switch_whole(real, files, kind, pause or (lambda _: None), set(extra_owned))
+        return _switch_whole(real, files, kind, pause or (lambda _: None))
     except OSError as exc:  # a full disk, a read-only or foreign file system, a mount point as the folder
         raise MemoError(
             f"memo: {real}: cannot write the outputs ({exc.strerror or exc}); the previous outputs are unchanged"
         ) from None
 
 
-def _switch_whole(real: Path, files: Mapping[str, bytes], kind: str, step: Pause, extra_owned: set[str]) -> list[str]:
+def _switch_whole(real: Path, files: Mapping[str, bytes], kind: str, step: Pause) -> list[str]:
     real.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(real)
     current = real if real.is_dir() else None
-    owned = _owned(current, kind) | extra_owned if current is not None else set()
+    owned = _owned(current, kind) if current is not None else set()
     staging = Path(tempfile.mkdtemp(prefix=f".{real.name}.{SWAP}", dir=real.parent))
     try:
         _write_file(staging / outdir.MARKER, outdir.marker(kind, files))  # first: it says the folder is memo's
