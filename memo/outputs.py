@@ -130,10 +130,10 @@ def _carry_over(current: Path, staging: Path, owned: set[str], written: set[str]
         with os.scandir(folder) as entries:
             listing = sorted(entries, key=lambda e: e.name)
         for entry in listing:
-            rel = f"{prefix}{entry.name}"
-            if rel in owned or rel == outdir.MARKER:
-                continue
-            if entry.is_dir(follow_symlinks=False):
+            rel, is_dir = f"{prefix}{entry.name}", entry.is_dir(follow_symlinks=False)
+            if rel == outdir.MARKER or (rel in owned and (not is_dir or rel.startswith(".staging-"))):
+                continue  # memo wrote it (a folder where memo wrote a file is the user's)
+            if is_dir:
                 if rel in written:
                     _conflict(current, rel, "a folder where memo writes a file")
                 inner = walk(Path(entry.path), rel + "/")

@@ -172,8 +172,9 @@ def test_unchanged_files_keep_their_mtime_stale_ones_go_and_foreign_ones_stay(tm
 
 def test_a_foreign_folder_where_a_file_goes_stops_the_switch_before_anything_moves(tmp_path: Path) -> None:
     real = tmp_path / "out"
-    outputs.switch_whole(real, {"a.txt": b"a"}, "build")
-    (real / "memo.html").mkdir()
+    outputs.switch_whole(real, {"a.txt": b"a", "memo.html": b"<html>"}, "build")
+    (real / "memo.html").unlink()
+    (real / "memo.html").mkdir()  # where the previous build wrote a file
     (real / "assets").symlink_to(ROOT / "assets")  # a link into the project's sources where memo writes a folder
     before = _tree(real)
     with pytest.raises(MemoError, match="memo did not make it; move it elsewhere"):
