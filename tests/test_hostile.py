@@ -270,3 +270,19 @@ def test_text_from_the_project_is_escaped_on_the_terminal() -> None:
         printable("title \x1b]0;owned\x07 \x9b2J\u202e ok\n\tnext")
         == "title \\x1b]0;owned\\x07 \\x9b2J\\u202e ok\n\tnext"
     )
+
+
+def peak_memory(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, int]:
+    """Exit status and peak resident memory in bytes of ``command`` and every process it waited for."""
+    with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as child:
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+    return child.returncode, usage.ru_maxrss * 1024
+
+
+def test_the_bundled_build_stays_under_one_and_a_half_gigabytes(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MEMO_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "memo", "build", "--no-cache", "--out", str(tmp_path / "build")]
+    status, peak = peak_memory(command, ROOT, env)
+    assert status == 0
+    assert peak < 1.5 * 2**30, f"peak {peak / 2**20:.0f} MB"
