@@ -210,10 +210,12 @@ def load_project(root: Path) -> Project:
 
 
 def _read(path: Path, problems: list[Diagnostic], empty_ok: bool = False) -> load.Document | None:
-    if empty_ok and path.is_file() and not path.read_bytes().strip(b" \t\r\n"):
-        return load.Document(display(path), {})
+    name = display(path)
     try:
-        return load.load_file(path, display(path))
+        text = load.decode(load.read_bounded(path, name), name)
+        if empty_ok and not text.strip(" \t\r\n"):
+            return load.Document(name, {})
+        return load.load_text(text, name)
     except InputError as exc:
         problems += exc.diagnostics
         return None
