@@ -158,11 +158,16 @@ def compute(inputs: Mapping[str, Quantity], definitions: tuple[FigureDef, ...]) 
         rests_on = set(reach(inputs_of, definition.name, reaches))
         value = float(base[definition.name])
         if not math.isfinite(value):
-            detail = ", ".join(f"{n} = {float(base[n]):g}" for n in direct)
-            raise ModelError(f"{definition.name} = {definition.formula} is not a finite number ({detail})")
+            raise ModelError(_not_finite(definition, value, {n: base[n] for n in direct}))
         low = high = None
         if rests_on & ranged:
             sweep = np.asarray(corners[definition.name], dtype=float)
+            if not np.all(np.isfinite(sweep)):
+                at = int(np.flatnonzero(~np.isfinite(sweep))[0])
+                read = {n: np.broadcast_to(np.asarray(corners[n], dtype=float), sweep.shape)[at] for n in direct}
+                ends = sorted(rests_on & ranged)
+                where = f" at an end of the ranges of {', '.join(ends)}"
+                raise ModelError(_not_finite(definition, float(sweep[at]), read, where))
             low, high = float(np.min(sweep)), float(np.max(sweep))
         out[definition.name] = Figure(
             name=definition.name,
@@ -176,6 +181,21 @@ def compute(inputs: Mapping[str, Quantity], definitions: tuple[FigureDef, ...]) 
             estimate=bool(rests_on & estimated),
         )
     return {d.name: out[d.name] for d in definitions}
+
+
+def _not_finite(definition: FigureDef, value: float, read: Mapping[str, object], where: str = "") -> str:
+    """Why a figure has no value: its name, its formula and the values it read."""
+    what = "nan" if math.isnan(value) else "infinite"
+    detail = ", ".join(f"{n} = {float(v):.6g}" for n, v in read.items()) or "no inputs"  # type: ignore[arg-type]
+    return (
+        f"{definition.name} = {definition.formula} is not a finite number ({what}{where}, with {detail}); "
+        "check the inputs it reads for 0 or extreme values"
+    )
+
+
+def not_finite(values: object) -> bool:
+    """True when a value, or any value of an array, is infinite or not a number."""
+    return not bool(np.all(np.isfinite(np.asarray(values, dtype=float))))
 
 
 def evaluate(
@@ -213,7 +233,7 @@ def _corner_env(inputs: Mapping[str, Quantity]) -> dict[str, object]:
 
 def _evaluate(order: list[FigureDef], env: dict[str, object], figure_names: set[str]) -> dict[str, object]:
     values: dict[str, object] = {}
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         for definition in order:
             scope = _Scope(values, env, definition.name, figure_names)
             values[definition.name] = definition.expression.evaluate(scope)
