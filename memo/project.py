@@ -233,7 +233,7 @@ def _file_names(doc: load.Document | None) -> tuple[str, str]:
 
 def _validate_model(check: Checker, data: Any) -> Spec | None:
     root = check.keyed(data, (), schema.MODEL_KEYS, "a mapping with units, inputs and figures")
-    if root is None:
+    if root is None or not check.sizes(root):
         return None
     units = dict(schema.ENGINE_UNITS)
     for name, value in (_section(check, root, "units") or {}).items():
@@ -511,7 +511,7 @@ def _declared_names(doc: load.Document | None) -> tuple[set[str] | None, set[str
 
 def _validate_settings(check: Checker, data: Any, names: tuple[set[str] | None, set[str] | None]) -> Settings:
     root = check.keyed(data, (), schema.PROJECT_KEYS, "a mapping of settings")
-    if root is None:
+    if root is None or not check.sizes(root):
         return Settings()
     figures, inputs = names
     out: dict[str, Any] = {}
