@@ -20,7 +20,7 @@ import yaml
 
 from memo.errors import Diagnostic, InputError
 
-MAX_BYTES = 1_000_000
+MAX_BYTES = 1_000_000  # schema.MAX_FILE_BYTES
 MAX_DEPTH = 32
 MAX_NODES = 50_000
 

@@ -93,7 +93,7 @@ SOURCE_KEYS: dict[str, tuple[str, bool]] = {
     "publisher": ("who published or compiled it", False),
     "date": ("when it was published, YYYY-MM or YYYY-MM-DD", True),
     "path": ("a local copy, relative to the assumptions file", False),
-    "url": ("where it can be read", False),
+    "url": ("where it can be read: an https: or http: URL, or a relative link", False),
 }
 
 ENTRY_KEYS: dict[str, str] = {
@@ -239,7 +239,11 @@ INPUT_SPEC_KEYS: dict[str, tuple[str, bool]] = {
     "unit": ("the input's unit: the engine's or the project's", True),
     "label": ("what the input is, in a few words", True),
     "ranged": ("true when the input may carry low / base / high instead of value", False),
-    "positive": ("true when it must be above zero (it divides something)", False),
+    "positive": (
+        "true when it must be above zero; required of an input that at 0 would make a divisor 0, directly or through "
+        "other figures (a model without it is refused, naming the figure)",
+        False,
+    ),
 }
 
 FIGURE_KEYS: dict[str, tuple[str, bool]] = {
@@ -247,7 +251,8 @@ FIGURE_KEYS: dict[str, tuple[str, bool]] = {
     "unit": ("the figure's unit", True),
     "formula": (
         "an expression over inputs and other figures: names, numbers, + - * / **, parentheses; a name is the "
-        "figure of that name when there is one (other than this figure), otherwise the input",
+        "figure of that name when there is one (other than this figure), otherwise the input; its value must be a "
+        "finite number for every input the assumptions give, or the build is refused",
         True,
     ),
 }
@@ -285,6 +290,8 @@ TEXT_LIMITS: dict[str, int] = {
     "input": 200,
     "holds": 2_000,
     "formula": 2_000,
+    "disclaimer": MAX_TEXT,
+    "note": MAX_TEXT,
 }
 # Lists, by their key: the most items each may hold.
 LIST_LIMITS: dict[str, int] = {
@@ -304,6 +311,16 @@ LIST_LIMITS: dict[str, int] = {
 }
 # Sections that are mappings, by their key: the most entries each may hold.
 SECTION_LIMITS: dict[str, int] = {"sources": 500, "scenarios": 20, "sensitivity": 10}
+MAX_FILE_BYTES = 1_000_000  # every YAML file the project reads (memo.load.MAX_BYTES)
+
+
+def limits_note() -> str:
+    """One paragraph on the limits no key's description states, for the references."""
+    sections = ", ".join(f"{n:,} {key}" for key, n in SECTION_LIMITS.items())
+    return (
+        f"Limits: each file at most {MAX_FILE_BYTES:,} bytes of UTF-8 without control characters (tab and line "
+        f"breaks aside); at most {sections}; any text at most {MAX_TEXT:,} characters unless its key says less."
+    )
 
 
 def _with_limits(keys: dict, lists: bool = True) -> None:  # type: ignore[type-arg]
