@@ -234,7 +234,7 @@ def requirements(source: str) -> list[Requirement]:
     text = source.strip()
     tree = ast.parse(text, mode="eval")
     out: list[Requirement] = []
-    for node in ast.walk(tree):
+    for node in sorted(ast.walk(tree), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             out.append(Requirement(_segment(text, node.right), node.right, True, "divides"))
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):

@@ -145,8 +145,10 @@ def compute(inputs: Mapping[str, Quantity], definitions: tuple[FigureDef, ...]) 
         raise ModelError(f"inputs missing: {', '.join(missing)}")
     order = evaluation_order(definitions)
     figure_names = {d.name for d in definitions}
-    base = _evaluate(order, {name: np.float64(q.base) for name, q in inputs.items()}, figure_names)
-    corners = _evaluate(order, _corner_env(inputs), figure_names)
+    base_env = {name: np.float64(q.base) for name, q in inputs.items()}
+    corner_env = _corner_env(inputs)
+    base = _evaluate(order, base_env, figure_names)
+    corners = _evaluate(order, corner_env, figure_names)
     ranged = {name for name, q in inputs.items() if q.low is not None}
     estimated = {name for name, q in inputs.items() if q.estimate}
 
@@ -158,13 +160,15 @@ def compute(inputs: Mapping[str, Quantity], definitions: tuple[FigureDef, ...]) 
         rests_on = set(reach(inputs_of, definition.name, reaches))
         value = float(base[definition.name])
         if not math.isfinite(value):
-            raise ModelError(_not_finite(definition, value, {n: base[n] for n in direct}))
+            read = {n: _Scope(base, base_env, definition.name, figure_names)[n] for n in direct}
+            raise ModelError(_not_finite(definition, value, read))
         low = high = None
         if rests_on & ranged:
             sweep = np.asarray(corners[definition.name], dtype=float)
             if not np.all(np.isfinite(sweep)):
                 at = int(np.flatnonzero(~np.isfinite(sweep))[0])
-                read = {n: np.broadcast_to(np.asarray(corners[n], dtype=float), sweep.shape)[at] for n in direct}
+                scope = _Scope(corners, corner_env, definition.name, figure_names)
+                read = {n: np.broadcast_to(np.asarray(scope[n], dtype=float), sweep.shape)[at] for n in direct}
                 ends = sorted(rests_on & ranged)
                 where = f" at an end of the ranges of {', '.join(ends)}"
                 raise ModelError(_not_finite(definition, float(sweep[at]), read, where))
