@@ -451,3 +451,21 @@ def test_a_scenario_with_no_finite_figure_is_refused() -> None:
         MemoError, match=r"in the broken scenario: users.registration_rate_monthly = .* is not a finite"
     ):
         analysis.analyse(with_broken, figures)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("plain\tand\nlines", "plain\tand\nlines"),
+        ("\x1b]0;owned\x07", "\\x1b]0;owned\\x07"),
+        ("\x1b[2J", "\\x1b[2J"),
+        ("a\rb", "a\\x0db"),
+        ("\x9b", "\\x9b"),
+        ("\udcff", "\\udcff"),
+        ("caf\u00e9", "caf\u00e9"),
+    ],
+)
+def test_printable_escapes_what_a_terminal_would_obey(text: str, shown: str) -> None:
+    from memo.errors import printable
+
+    assert printable(text) == shown
