@@ -54,10 +54,12 @@ class BuildOptions:
         and the versions of the libraries and fonts that shape the bytes. None when the inputs cannot be read."""
         from memo import figures, fonts
         from memo.cache import code_digest, key
+        from memo.errors import InputError
+        from memo.load import read_bounded
 
         try:
-            source = self.assumptions.read_bytes()
-        except OSError:
+            source = read_bounded(self.assumptions)  # never a blocking or unbounded read: validation says why
+        except InputError:
             return None
         settings = [
             list(self.overrides),
