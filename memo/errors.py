@@ -44,19 +44,3 @@ class UsageError(MemoError):
     """The command line itself is wrong; exit 2 like argparse."""
 
     exit_status = 2
-
-
-_UNPRINTABLE = {
-    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    for code in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, 0xFFFE, 0xFFFF)
-}
-
-
-def printable(text: str) -> str:
-    """``text`` safe to print to a terminal: control characters (but tab and line feed), DEL, the C1 controls and
-    the line and paragraph separators written as escapes (ESC as \\x1b), lone surrogates as \\udcNN, so no text
-    from an input can move the cursor, clear the screen or retitle the window."""
-    escaped = text.translate(_UNPRINTABLE)
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in escaped):
-        escaped = "".join(f"\\u{ord(c):04x}" if 0xD800 <= ord(c) <= 0xDFFF else c for c in escaped)
-    return escaped

@@ -13,8 +13,9 @@ import re
 import sys
 from typing import TextIO
 
-# C0 controls except \t and \n, DEL, C1 controls, bidi overrides and isolates, and lone surrogates
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# C0 controls except \t and \n, DEL, C1 controls, line and paragraph separators, bidi overrides and isolates,
+# lone surrogates and the noncharacters U+FFFE and U+FFFF
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 
 
 def _escape(match: re.Match[str]) -> str:

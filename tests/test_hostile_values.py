@@ -466,6 +466,6 @@ def test_a_scenario_with_no_finite_figure_is_refused() -> None:
     ],
 )
 def test_printable_escapes_what_a_terminal_would_obey(text: str, shown: str) -> None:
-    from memo.errors import printable
+    from memo.terminal import printable
 
     assert printable(text) == shown
