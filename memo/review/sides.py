@@ -148,7 +148,7 @@ class _Shape:
         for name, entry in self.entries(data.get("charts", {}), "charts", CHART_NAME).items():
             self.text(entry, "title", f"charts.{name}")
             self.texts(entry, "figures", f"charts.{name}")
-        claims = data.get("claims") or []
+        claims = data.get("claims") if data.get("claims") is not None else []
         if not isinstance(claims, list) or not all(isinstance(c, dict) for c in claims):
             raise self.fail("claims", "a list of objects")
         for index, claim in enumerate(claims):
@@ -208,7 +208,7 @@ def load_side(path: Path, label: str, command: str = "memo diff") -> Side:
         raise DiffTrouble(f"{command}: {label}: no such file or directory: {path}")
     if path.is_dir():
         figures_json = path / "figures.json"
-        if not figures_json.is_file():
+        if not figures_json.exists() and not figures_json.is_symlink():  # a FIFO or folder: refused by read_capped
             raise DiffTrouble(f"{command}: {label}: {path} has no figures.json; is it a build directory?")
         data = read_build_json(figures_json, label, command=command)
         check_figures_json(data, figures_json, label, command)
