@@ -251,3 +251,31 @@ def test_a_chart_svg_linked_out_of_the_build_is_not_read(tmp_path: Path, capsys:
     assert status == 1, err
     review = json.loads((tmp_path / "review" / "changes.json").read_text())
     assert "secret" not in json.dumps(review)
+
+
+def test_a_deep_or_tangled_reference_graph_is_followed_or_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def chain(value: float, depth: int, cycle: bool = False) -> dict[str, object]:
+        figures = {
+            f"f{i}": {"value": value, "unit": "users", "inputs": [f"f{i + 1}" if i + 1 < depth else "in.x"]}
+            for i in range(depth)
+        }
+        if cycle:
+            figures[f"f{depth - 1}"]["inputs"] = ["f0", "in.x"]
+        return _figures(figures=figures, inputs={"in.x": {"value": value, "unit": "users"}})
+
+    old = _build(tmp_path / "old", chain(1.0, 3000))  # deeper than Python's recursion limit
+    new = _build(tmp_path / "new", chain(2.0, 3000, cycle=True))
+    status, err = _diff(capsys, tmp_path, old, new)
+    assert status == 1, err
+    changes = json.loads((tmp_path / "review" / "changes.json").read_text())
+    assert {tuple(f["caused_by"]) for f in changes["figures"]} == {("in.x",)}
+    from memo.review import changes as changes_module
+
+    monkeypatch.setattr(changes_module._Causes, "BUDGET", 1000)
+    status, err = _diff(capsys, tmp_path, old, new)
+    assert (
+        status == 2
+        and err.strip() == f"memo diff: NEW ({new}): figures.json's figures refer to each other too much to follow"
+    )

@@ -231,16 +231,60 @@ def closure(figures: Mapping[str, Any], name: str, memo: dict[str, tuple[str, ..
     return set(reach({n: f.get("inputs", []) for n, f in figures.items()}, name, memo))
 
 
+class _Causes:
+    """The changed inputs each figure rests on, following figures.json's ``inputs`` lists like :func:`closure`, but
+    without recursion (a crafted chain of references is as deep as it likes) and only through the changed inputs,
+    with a budget on the work, so a crafted figures.json cannot exhaust the stack, the memory or the time."""
+
+    BUDGET = 2_000_000  # references followed and causes carried, in all
+
+    def __init__(self, figures: Mapping[str, Any], changed: set[str], side: Side) -> None:
+        self.figures, self.changed, self.side = figures, changed, side
+        self.memo: dict[str, frozenset[str]] = {}
+        self.spent = 0
+
+    def __call__(self, name: str) -> list[str]:
+        stack = [(name, iter(self.figures[name].get("inputs", [])), set())]
+        active = {name}
+        while stack:
+            current, refs, found = stack[-1]
+            ref = next(refs, None)
+            if ref is None:
+                stack.pop()
+                active.discard(current)
+                self.memo[current] = frozenset(found)
+                if stack:
+                    stack[-1][2].update(found)
+                continue
+            self.spent += 1
+            if self.spent > self.BUDGET:
+                raise DiffTrouble(
+                    f"memo diff: {self.side.label}: figures.json's figures refer to each other too much to follow"
+                )
+            if ref in self.figures and ref != current:
+                if ref in self.memo:
+                    self.spent += len(self.memo[ref])
+                    found.update(self.memo[ref])
+                elif ref not in active:  # a cycle contributes nothing (formulas are acyclic in a real build)
+                    active.add(ref)
+                    stack.append((ref, iter(self.figures[ref].get("inputs", [])), set()))
+            elif ref in self.changed:
+                found.add(ref)
+        return sorted(self.memo[name])
+
+
 def figure_changes(old: Side, new: Side, changed_inputs: set[str]) -> list[FigureChange]:
     out = []
-    memo: dict[str, tuple[str, ...]] = {}
+    causes_in = {
+        "new": _Causes(new.figures, changed_inputs, new),
+        "old": _Causes(old.figures, changed_inputs, old),
+    }
     for name in [*old.figures, *(n for n in new.figures if n not in old.figures)]:
         a, b = old.figures.get(name), new.figures.get(name)
         if a is not None and b is not None and _same_values(_values(a), _values(b)):
             continue
         entry = b or a
-        source = new.figures if b is not None else old.figures
-        causes = sorted(closure(source, name, memo if b is not None else {}) & changed_inputs)
+        causes = causes_in["new" if b is not None else "old"](name)
         change = FigureChange(
             name, entry.get("label", name), entry["unit"], _values(a) if a else None, _values(b) if b else None, causes
         )
