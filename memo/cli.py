@@ -257,8 +257,9 @@ def _run_publish(args: argparse.Namespace) -> int:
 
 def _run_serve(args: argparse.Namespace) -> int:
     from memo.build import build
-    from memo.serve import State, serve
+    from memo.serve import State, bind, serve
 
+    server = bind(args.port)  # a bad or busy port is refused before anything is built
     options = _options(args)
 
     def rebuild(state: State) -> None:
@@ -269,7 +270,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     project = options.project
     watched = [options.assumptions, project.project_file, project.model_file, *project.source_roots]
-    serve(rebuild, options.out_dir / "site", watched, args.port, ready=lambda line: print(line, flush=True))
+    serve(rebuild, options.out_dir / "site", watched, server, ready=lambda line: print(line, flush=True))
     return 0
 
 
