@@ -72,6 +72,18 @@ def analyse(
     """Grids, tornado (for the project's targets) and Monte Carlo around this build's inputs; every scenario from
     ``base`` (the inputs before ``--scenario``), so the scenario table is the same whichever scenario the memo is
     built for."""
+    try:
+        return _analyse(assumptions, figures, base, tornado_targets)
+    except model.ModelError as exc:
+        raise MemoError(f"error: the model cannot be computed: {exc}") from None
+
+
+def _analyse(
+    assumptions: validate.Assumptions,
+    figures: dict[str, model.Figure],
+    base: validate.Assumptions | None,
+    tornado_targets: Sequence[str],
+) -> Analysis:
     definitions = _definitions(assumptions)
     q = quantities(assumptions)
     per_scenario = scenarios.run_scenarios(quantities(base or assumptions), assumptions.scenarios, definitions)

@@ -4,6 +4,12 @@ An entry is stored under the SHA-256 of everything that determines it (a chart's
 versions, the PDF's final HTML, stylesheet and fonts, ...). Each entry carries the SHA-256 of its own bytes and is
 verified on every read: a corrupt, truncated or foreign entry is treated as a miss and rebuilt, never used.
 Writes go through a temporary file and a rename, so a crash cannot leave half an entry.
+
+Entries are data (SVG, PNG, PDF and script bytes that become output files), never code: nothing read from the
+cache is executed, unpickled or unmarshalled. Since the checksum only catches damage, not a forger, an entry is
+used only when it belongs to the user running memo and nobody else may write it (its owner is this user, it is
+not writable by group or others, and it is a regular file, not a link), so a cache folder others can write to
+lets them feed a build nothing.
 """
 
 from __future__ import annotations
@@ -11,12 +17,39 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MAGIC = b"memo-cache-1\n"
+MAX_ENTRY = 256 * 1024 * 1024  # bytes; the largest entry (the PDF) is a few MB
+
+
+def trusted(info: os.stat_result) -> bool:
+    """Whether a cache entry may be used: a regular file of this user's that only this user can write."""
+    if not stat.S_ISREG(info.st_mode) or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or info.st_size > MAX_ENTRY:
+        return False
+    return not hasattr(os, "getuid") or info.st_uid == os.getuid()
+
+
+def _read(path: Path) -> bytes | None:
+    """An entry's bytes, when it is :func:`trusted` (checked on the open file, so it cannot be swapped after)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        if not trusted(os.fstat(fd)):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(MAX_ENTRY + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def key(*parts: bytes | str) -> str:
@@ -42,9 +75,8 @@ class Cache:
     def get(self, kind: str, digest: str) -> bytes | None:
         if self.root is None:
             return None
-        try:
-            raw = self._path(kind, digest).read_bytes()
-        except OSError:
+        raw = _read(self._path(kind, digest))
+        if raw is None:
             return None
         header_end = len(MAGIC) + 64 + 1
         if not raw.startswith(MAGIC) or len(raw) < header_end:

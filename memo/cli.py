@@ -7,8 +7,11 @@ Heavy libraries are imported inside the commands so that ``memo --help`` starts 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +32,11 @@ def _assignment(text: str) -> str:
     return text
 
 
+DEBUG_HELP = "on an unexpected error, print its traceback (for a bug report)"
+
+
 def _project_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
     command.add_argument(
         "--project",
         metavar="DIR",
@@ -44,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Turn one assumptions file into a published investment memo, with every figure traceable.",
     )
     parser.add_argument("--version", action="version", version=f"memo {__version__}")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     build = commands.add_parser("build", help="validate the assumptions, compute the figures, write the outputs")
@@ -252,8 +260,9 @@ def _run_publish(args: argparse.Namespace) -> int:
 def _run_serve(args: argparse.Namespace) -> int:
     from memo.build import build
     from memo.outdir import build_folder
-    from memo.serve import State, serve
+    from memo.serve import State, bind, serve
 
+    server = bind(args.port)  # a bad or busy port is refused before anything is built
     options = _options(args)
     build_folder(options)  # refused before serving, not shown as a build error
 
@@ -265,7 +274,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     project = options.project
     watched = [options.assumptions, project.project_file, project.model_file, *project.source_roots]
-    serve(rebuild, options.out_dir / "site", watched, args.port, ready=lambda line: print(line, flush=True))
+    serve(rebuild, options.out_dir / "site", watched, server, ready=lambda line: print(line, flush=True))
     return 0
 
 
@@ -293,6 +302,24 @@ def _run_new(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Whatever happens, the user sees lines of text and an exit status, never a traceback
+    (``--debug`` adds the traceback of an unexpected error, for a bug report)."""
+    from memo.terminal import guard_streams
+
+    streams = guard_streams()
+    try:
+        return _main(argv)
+    finally:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: list[str] | None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv or bool(os.environ.get("MEMO_DEBUG"))
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
@@ -302,6 +329,31 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("memo: interrupted; the previous build's outputs are unchanged", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # memo build | head: the reader left; say nothing more, like any Unix tool
+        _silence_stdout()
+        return 141
+    except Exception as exc:  # the last line of defence: one line and the documented exit status
+        if debug:
+            traceback.print_exc()
+        print(_unexpected(exc, args), file=sys.stderr)
+        return 2 if args.command == "diff" else 1
+
+
+def _unexpected(exc: BaseException, args: argparse.Namespace) -> str:
+    if isinstance(exc, MemoryError):
+        return f"memo {args.command}: out of memory; the previous outputs are unchanged"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        return f"memo {args.command}: {where}{exc.strerror}; the previous outputs are unchanged"
+    hint = "" if "--debug" in sys.argv else " (run again with --debug for the traceback, and please report it)"
+    return f"memo {args.command}: unexpected error: {type(exc).__name__}: {exc}{hint}"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit cannot raise BrokenPipeError again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,12 +20,14 @@ import numpy as np
 Env = Mapping[str, Any]
 _Fn = Callable[[Env], Any]
 
+# numpy's operations, not Python's: a division by zero is inf (which the model refuses, naming the figure), not a
+# ZeroDivisionError; a negative number to a fractional power is nan, not a complex number; an overflow is inf.
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Pow: operator.pow,
+    ast.Add: np.add,
+    ast.Sub: np.subtract,
+    ast.Mult: np.multiply,
+    ast.Div: np.true_divide,
+    ast.Pow: np.power,
 }
 _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.Lt: operator.lt,
@@ -55,7 +57,9 @@ class Expr:
     is_condition: bool = False  # its result is true or false (a comparison, possibly combined with and / or / not)
 
     def evaluate(self, env: Env) -> Any:
-        return self._fn(env)
+        """The value over ``env``; inf or nan where an operation has no finite result (the caller checks)."""
+        with np.errstate(all="ignore"):
+            return self._fn(env)
 
 
 def parse(source: str) -> Expr:
@@ -207,3 +211,115 @@ def _describe(node: ast.AST) -> str:
         ast.Dict: "a dict",
         ast.BinOp: "this operator",
     }.get(type(node), type(node).__name__)
+
+
+# ------------------------------------------------------------------ signs: what a formula needs of its inputs
+
+ANY, NONNEGATIVE, POSITIVE = 0, 1, 2  # what is known of a value's sign, each level implying the one before
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A part of an expression that must be above 0 (``strict``: a divisor, the base of a negative or variable
+    power) or 0 or more (the base of a fractional power) for the expression to have a finite value."""
+
+    text: str  # the part, as written
+    node: ast.expr = field(compare=False, repr=False)
+    strict: bool
+    why: str  # "divides", "is raised to a negative power", ...
+
+
+def requirements(source: str) -> list[Requirement]:
+    """Every part of the expression ``source`` whose sign decides whether it has a finite value, in order."""
+    text = source.strip()
+    tree = ast.parse(text, mode="eval")
+    out: list[Requirement] = []
+    for node in sorted(ast.walk(tree), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            out.append(Requirement(_segment(text, node.right), node.right, True, "divides"))
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            exponent = _constant(node.right)
+            base = _segment(text, node.left)
+            if exponent is None:
+                out.append(Requirement(base, node.left, True, "is raised to a power that is not a fixed number"))
+            elif exponent < 0:
+                out.append(Requirement(base, node.left, True, "is raised to a negative power"))
+            elif exponent != int(exponent):
+                out.append(Requirement(base, node.left, False, "is raised to a fractional power"))
+    return out
+
+
+def _segment(text: str, node: ast.expr) -> str:
+    return ast.get_source_segment(text, node) or ast.unparse(node)
+
+
+def _constant(node: ast.expr) -> float | None:
+    """The number a constant part stands for (``2``, ``-0.5``), or None when it is not one."""
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        inner = _constant(node.operand)
+        if inner is not None:
+            return -inner if isinstance(node.op, ast.USub) else inner
+    return None
+
+
+def names_in(node: ast.expr) -> list[str]:
+    """The dotted names a part of an expression reads, in order of first appearance."""
+    found: list[str] = []
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name | ast.Attribute):
+            name = _dotted_name(child)
+            if name is not None and name not in _FUNCTIONS and name not in found:
+                found.append(name)
+    return found
+
+
+def sign(node: ast.expr, sign_of: Callable[[str], int]) -> int:
+    """What is known of the sign of a part of an expression (ANY, NONNEGATIVE or POSITIVE), given that of each
+    name (``sign_of``). Sound, not complete: POSITIVE means above 0 for every legal input; ANY means not known."""
+    constant = _constant(node)
+    if constant is not None:
+        return POSITIVE if constant > 0 else NONNEGATIVE if constant == 0 else ANY
+    if isinstance(node, ast.Name | ast.Attribute):
+        name = _dotted_name(node)
+        return sign_of(name) if name is not None else ANY
+    if isinstance(node, ast.UnaryOp):
+        if isinstance(node.op, ast.UAdd):
+            return sign(node.operand, sign_of)
+        return NONNEGATIVE if isinstance(node.op, ast.Not) else ANY
+    if isinstance(node, ast.Compare | ast.BoolOp):
+        return NONNEGATIVE  # true or false: 1 or 0
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        args = [sign(a, sign_of) for a in node.args]
+        if node.func.id == "abs" and args:
+            return POSITIVE if args[0] == POSITIVE else NONNEGATIVE
+        if node.func.id in ("min", "max") and args:
+            return min(args) if node.func.id == "min" else max(args)
+        return ANY
+    if isinstance(node, ast.BinOp):
+        return _binary_sign(node, sign_of)
+    return ANY
+
+
+def _binary_sign(node: ast.BinOp, sign_of: Callable[[str], int]) -> int:
+    left = sign(node.left, sign_of)
+    if isinstance(node.op, ast.Pow):
+        exponent = _constant(node.right)
+        if exponent == 0 or left == POSITIVE:
+            return POSITIVE
+        if exponent is None or exponent < 0:
+            return ANY
+        if left == NONNEGATIVE or (exponent == int(exponent) and int(exponent) % 2 == 0):
+            return NONNEGATIVE
+        return ANY
+    right = sign(node.right, sign_of)
+    if left == ANY or right == ANY or isinstance(node.op, ast.Sub):
+        return ANY
+    if isinstance(node.op, ast.Add):
+        return max(left, right)
+    if isinstance(node.op, ast.Mult):
+        return min(left, right)
+    if isinstance(node.op, ast.Div):
+        return min(left, POSITIVE) if right == POSITIVE else ANY
+    return ANY

@@ -71,7 +71,7 @@ def assumptions_source(path: Path, document: load.Document, overrides: Sequence[
     """The assumptions a reader needs to rebuild this memo: the file itself, or, when --set changed it, the file
     as changed (comments are lost in that case, the values are not)."""
     if not overrides:
-        return path.read_bytes()
+        return load.read_bounded(path)
     import yaml
 
     header = "# " + path.name + " with " + ", ".join(f"--set {o}" for o in overrides) + "\n"

@@ -7,7 +7,11 @@ any value is built, so an alias bomb costs nothing.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +20,7 @@ import yaml
 
 from memo.errors import Diagnostic, InputError
 
-MAX_BYTES = 1_000_000
+MAX_BYTES = 1_000_000  # schema.MAX_FILE_BYTES
 MAX_DEPTH = 32
 MAX_NODES = 50_000
 
@@ -80,6 +84,10 @@ class Document:
         errors point at ``--set:INDEX:COLUMN``.
         """
         origin = "--set"
+        found = forbidden_character(assignment)
+        if found is not None:
+            message = f"{found[1]} is not allowed in --set; remove it"
+            raise InputError([Diagnostic(origin, index, found[0] + 1, "", message)])
         key, sep, text = assignment.partition("=")
         key = key.strip()
         if not sep or not key:
@@ -168,26 +176,152 @@ def _pos(mark: yaml.Mark) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+def _special_devices() -> frozenset[int]:
+    """The devices of the kernel's pseudo file systems (/proc, /sys): their "regular" files never end or change
+    as they are read, so no project file may be one."""
+    devices = set()
+    for folder in ("/proc", "/sys"):
+        with contextlib.suppress(OSError):
+            devices.add(os.stat(folder).st_dev)
+    return frozenset(devices)
+
+
+def read_bounded(path: Path, display_name: str | None = None, limit: int = MAX_BYTES) -> bytes:
+    """The bytes of the project file at ``path``, which must be a regular file of at most ``limit`` bytes.
+
+    Every file the project reads as input goes through here. The file is opened without blocking (a FIFO or a
+    device never holds the process), checked on the open descriptor (no race with a rename), and read to at most
+    ``limit + 1`` bytes, so ``/dev/zero``, a folder or a file growing without end costs nothing. Any problem is
+    one InputError at the file's line 1.
+    """
+    name = display_name or str(path)
+
+    def refuse(message: str) -> InputError:
+        return InputError([Diagnostic(name, 1, 1, "", message)])
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise refuse("no such file") from None
+    except IsADirectoryError:
+        raise refuse("is a folder, not a file") from None
+    except OSError as exc:
+        raise refuse(f"cannot read file: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL in the path
+        raise refuse("cannot read file: the path holds a NUL character") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise refuse("is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise refuse(f"is not a regular file ({_file_kind(info.st_mode)}); give the path of a file")
+        if info.st_dev in _special_devices():
+            raise refuse("is a file of the system (/proc or /sys), not a project file")
+        if info.st_size > limit:
+            raise refuse(f"file is {info.st_size} bytes; the limit is {limit}")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except BlockingIOError:
+        raise refuse("cannot read file: it is not ready (not a regular file)") from None
+    except OSError as exc:
+        raise refuse(f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise refuse(f"file is more than {limit} bytes; the limit is {limit}")
+    return b"".join(chunks)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((kind for test, kind in kinds if test(mode)), "a special file")
+
+
+def decode(raw: bytes, name: str) -> str:
+    """``raw`` as UTF-8 text; invalid bytes are refused at their line and column."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        message = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} is not valid UTF-8"
+        raise InputError([Diagnostic(name, line, column, "", message)]) from None
+
+
+# Characters refused anywhere in an input: the C0 controls but tab, line feed and carriage return, DEL, the C1
+# controls, lone surrogates (from undecodable command-line bytes) and the noncharacters (U+FFFE, U+FFFF, ...).
+# YAML's reader refuses most of them with a traceback; a NUL or ESC written as an escape ("\0", "\e") would pass
+# it and reach the terminal, the PDF renderer or the chart renderer.
+_NONCHARACTERS = "".join(f"\\U{plane:04x}fffe\\U{plane:04x}ffff" for plane in range(1, 17))
+_FORBIDDEN = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff" + _NONCHARACTERS + "]"
+)
+_LINE_CONTROLS = re.compile(r"[\t\n\r]")
+
+
+def forbidden_character(text: str, allow_lines: bool = True) -> tuple[int, str] | None:
+    """The offset and description of the first character ``text`` may not hold, or None. Tab, line feed and
+    carriage return are allowed unless ``allow_lines`` is false."""
+    found = _FORBIDDEN.search(text)
+    if not allow_lines:
+        line = _LINE_CONTROLS.search(text)
+        if line is not None and (found is None or line.start() < found.start()):
+            found = line
+    if found is None:
+        return None
+    return found.start(), describe_character(found.group())
+
+
+def describe_character(char: str) -> str:
+    """A character as a message names it: U+0007 (BEL), U+FFFE (a noncharacter)."""
+    code = ord(char)
+    names = {0: "NUL", 7: "BEL", 8: "BS", 9: "TAB", 10: "LF", 13: "CR", 0x1B: "ESC", 0x7F: "DEL", 0x85: "NEL"}
+    if code in names:
+        kind = names[code]
+    elif 0xD800 <= code <= 0xDFFF:
+        kind = "a lone surrogate: the text was not valid UTF-8"
+    elif unicodedata.category(char) == "Cc":
+        kind = "a control character"
+    else:
+        kind = "a noncharacter"
+    return f"U+{code:04X} ({kind})"
+
+
+def _check_characters(text: str, file: str) -> None:
+    found = forbidden_character(text)
+    if found is None:
+        return
+    offset, what = found
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    raise InputError([Diagnostic(file, line, column, "", f"{what} is not allowed in the file; remove it")])
+
+
 def load_file(path: Path, display_name: str | None = None) -> Document:
     name = display_name or str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError([Diagnostic(name, 1, 1, "", "no such file")]) from None
-    except OSError as exc:
-        raise InputError([Diagnostic(name, 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
-    if len(raw) > MAX_BYTES:
-        raise InputError([Diagnostic(name, 1, 1, "", f"file is {len(raw)} bytes; the limit is {MAX_BYTES}")])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError([Diagnostic(name, 1, 1, "", f"not UTF-8 text (byte {exc.start})")]) from None
-    return load_text(text, name)
+    return load_text(decode(read_bounded(path, name), name), name)
 
 
 def load_text(text: str, file: str) -> Document:
     """Parse ``text``. Syntax errors raise InputError; other problems (duplicate keys, tags) are kept in
-    ``Document.problems`` so validation reports them together with its own."""
+    ``Document.problems`` so validation reports them together with its own. A character no input may hold
+    (a control character, a noncharacter) is refused at its line and column before YAML reads the text."""
+    if len(text) > MAX_BYTES:
+        raise InputError([Diagnostic(file, 1, 1, "", f"text is {len(text)} characters; the limit is {MAX_BYTES}")])
+    _check_characters(text, file)
     loader = _Loader(text)
     try:
         try:
@@ -221,10 +355,19 @@ def _build(node: yaml.Node, path: Path_, doc: Document, loader: _Loader, problem
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), doc, loader, problems) for i, item in enumerate(node.value)]
     try:
-        return loader.construct_object(node, deep=True)
-    except (yaml.YAMLError, ValueError) as exc:
-        problems.append(doc.diagnostic(path, f"cannot read value {node.value!r}: {exc}"))
+        value = loader.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        problems.append(doc.diagnostic(path, f"cannot read value {_shown(node.value)}: {exc}"))
         return None
+    found = forbidden_character(value) if isinstance(value, str) else None
+    if found is not None:  # written as an escape in a quoted string ("\0", "\e"): the file itself was clean
+        problems.append(doc.diagnostic(path, f"holds {found[1]}, written as an escape; remove it"))
+        return None
+    return value
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def _build_mapping(
@@ -246,6 +389,12 @@ def _build_mapping(
             continue
         key = key_node.value
         child = (*path, key)
+        found = forbidden_character(key, allow_lines=False)
+        if found is not None:
+            problems.append(
+                Diagnostic(doc.file, key_pos.line, key_pos.column, dotted(path), f"a key holds {found[1]}; remove it")
+            )
+            continue
         if key in out:
             first = doc.key_positions[child]
             problems.append(

@@ -145,8 +145,10 @@ def compute(inputs: Mapping[str, Quantity], definitions: tuple[FigureDef, ...]) 
         raise ModelError(f"inputs missing: {', '.join(missing)}")
     order = evaluation_order(definitions)
     figure_names = {d.name for d in definitions}
-    base = _evaluate(order, {name: np.float64(q.base) for name, q in inputs.items()}, figure_names)
-    corners = _evaluate(order, _corner_env(inputs), figure_names)
+    base_env = {name: np.float64(q.base) for name, q in inputs.items()}
+    corner_env = _corner_env(inputs)
+    base = _evaluate(order, base_env, figure_names)
+    corners = _evaluate(order, corner_env, figure_names)
     ranged = {name for name, q in inputs.items() if q.low is not None}
     estimated = {name for name, q in inputs.items() if q.estimate}
 
@@ -158,11 +160,18 @@ def compute(inputs: Mapping[str, Quantity], definitions: tuple[FigureDef, ...]) 
         rests_on = set(reach(inputs_of, definition.name, reaches))
         value = float(base[definition.name])
         if not math.isfinite(value):
-            detail = ", ".join(f"{n} = {float(base[n]):g}" for n in direct)
-            raise ModelError(f"{definition.name} = {definition.formula} is not a finite number ({detail})")
+            read = {n: _Scope(base, base_env, definition.name, figure_names)[n] for n in direct}
+            raise ModelError(_not_finite(definition, value, read))
         low = high = None
         if rests_on & ranged:
             sweep = np.asarray(corners[definition.name], dtype=float)
+            if not np.all(np.isfinite(sweep)):
+                at = int(np.flatnonzero(~np.isfinite(sweep))[0])
+                scope = _Scope(corners, corner_env, definition.name, figure_names)
+                read = {n: np.broadcast_to(np.asarray(scope[n], dtype=float), sweep.shape)[at] for n in direct}
+                ends = sorted(rests_on & ranged)
+                where = f" at an end of the ranges of {', '.join(ends)}"
+                raise ModelError(_not_finite(definition, float(sweep[at]), read, where))
             low, high = float(np.min(sweep)), float(np.max(sweep))
         out[definition.name] = Figure(
             name=definition.name,
@@ -176,6 +185,21 @@ def compute(inputs: Mapping[str, Quantity], definitions: tuple[FigureDef, ...]) 
             estimate=bool(rests_on & estimated),
         )
     return {d.name: out[d.name] for d in definitions}
+
+
+def _not_finite(definition: FigureDef, value: float, read: Mapping[str, object], where: str = "") -> str:
+    """Why a figure has no value: its name, its formula and the values it read."""
+    what = "nan" if math.isnan(value) else "infinite"
+    detail = ", ".join(f"{n} = {float(v):.6g}" for n, v in read.items()) or "no inputs"  # type: ignore[arg-type]
+    return (
+        f"{definition.name} = {definition.formula} is not a finite number ({what}{where}, with {detail}); "
+        "check the inputs it reads for 0 or extreme values"
+    )
+
+
+def not_finite(values: object) -> bool:
+    """True when a value, or any value of an array, is infinite or not a number."""
+    return not bool(np.all(np.isfinite(np.asarray(values, dtype=float))))
 
 
 def evaluate(
@@ -213,7 +237,7 @@ def _corner_env(inputs: Mapping[str, Quantity]) -> dict[str, object]:
 
 def _evaluate(order: list[FigureDef], env: dict[str, object], figure_names: set[str]) -> dict[str, object]:
     values: dict[str, object] = {}
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         for definition in order:
             scope = _Scope(values, env, definition.name, figure_names)
             values[definition.name] = definition.expression.evaluate(scope)

@@ -5,11 +5,55 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import urllib.parse
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from memo.errors import UsageError
 from memo.project import Project, display, load_project, locate
+
+MAX_URL = 2000  # characters of --base-url
+_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]*")  # RFC 3986 characters, less the quote "'"
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def check_base_url(url: str | None, option: str = "--base-url") -> str | None:
+    """``url`` when it is an absolute http(s) URL with a host, and nothing that could leave the URL where it is
+    written (robots.txt lines, XML attributes, HTML): no whitespace, control character, quote, angle bracket,
+    backslash or non-ASCII letter (give a host in its punycode form, a path percent-encoded), no user name or
+    password, query or fragment. Otherwise a usage error (exit 2) saying what to give."""
+    if url is None:
+        return None
+    shown = ascii(url) if len(url) <= 80 else ascii(url[:80]) + "..."
+
+    def refuse(why: str) -> UsageError:
+        return UsageError(f"error: {option} {shown}: {why}; give an absolute URL like https://example.org/memo/")
+
+    if len(url) > MAX_URL:
+        raise refuse(f"longer than {MAX_URL} characters")
+    bad = _URL_CHARS.match(url).end()  # type: ignore[union-attr]
+    if bad < len(url):
+        raise refuse(f"holds {url[bad]!a} (character {bad + 1}), which a URL cannot hold raw; percent-encode it")
+    if _BAD_ESCAPE.search(url):
+        raise refuse("holds a % that does not start a %XX escape")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise refuse(f"cannot be read as a URL ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise refuse("must start with https:// or http://")
+    if not parts.hostname:
+        raise refuse("names no host")
+    if parts.username is not None or parts.password is not None:
+        raise refuse("must not hold a user name or password (it is published in the feed and sitemap)")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise refuse("must not hold a query (?) or fragment (#)")
+    if port == 0:
+        raise refuse("port 0 is not a port a site is served on")
+    return url
 
 
 @dataclass(frozen=True)
@@ -23,6 +67,9 @@ class BuildOptions:
     base_url: str | None = None
     use_cache: bool = True
     display_name: str | None = None  # how diagnostics name the assumptions file
+
+    def __post_init__(self) -> None:
+        check_base_url(self.base_url)
 
     @classmethod
     def of(
@@ -54,10 +101,12 @@ class BuildOptions:
         and the versions of the libraries and fonts that shape the bytes. None when the inputs cannot be read."""
         from memo import figures, fonts
         from memo.cache import code_digest, key
+        from memo.errors import InputError
+        from memo.load import read_bounded
 
         try:
-            source = self.assumptions.read_bytes()
-        except OSError:
+            source = read_bounded(self.assumptions)  # never a blocking or unbounded read: validation says why
+        except InputError:
             return None
         settings = [
             list(self.overrides),

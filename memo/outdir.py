@@ -88,12 +88,16 @@ def checked(out: Path, kind: str, flag: str, guard: Guarded = Guarded()) -> Path
         real = real.resolve()
     except (OSError, RuntimeError):  # a symlink loop
         _refuse(flag, out, "cannot be resolved (a symlink loop?)")
-    reason = ("is not a folder" if os.path.lexists(real) and not real.is_dir() else None) or (
-        _unsafe_place(real, guard) or _unusable(real, kind)
-    )
+    reason = _not_a_folder(real) or (_unsafe_place(real, guard) or _unusable(real, kind))
     if reason:
         _refuse(flag, out, reason)
     return real
+
+
+def _not_a_folder(real: Path) -> str | None:
+    if not os.path.lexists(real) or real.is_dir():
+        return None
+    return "is a file, not a folder" if real.is_file() else "is not a folder"
 
 
 def _refuse(flag: str, out: Path, reason: str) -> None:

@@ -210,10 +210,12 @@ def load_project(root: Path) -> Project:
 
 
 def _read(path: Path, problems: list[Diagnostic], empty_ok: bool = False) -> load.Document | None:
-    if empty_ok and path.is_file() and not path.read_bytes().strip(b" \t\r\n"):
-        return load.Document(display(path), {})
+    name = display(path)
     try:
-        return load.load_file(path, display(path))
+        text = load.decode(load.read_bounded(path, name), name)
+        if empty_ok and not text.strip(" \t\r\n"):
+            return load.Document(name, {})
+        return load.load_text(text, name)
     except InputError as exc:
         problems += exc.diagnostics
         return None
@@ -231,7 +233,7 @@ def _file_names(doc: load.Document | None) -> tuple[str, str]:
 
 def _validate_model(check: Checker, data: Any) -> Spec | None:
     root = check.keyed(data, (), schema.MODEL_KEYS, "a mapping with units, inputs and figures")
-    if root is None:
+    if root is None or not check.sizes(root):
         return None
     units = dict(schema.ENGINE_UNITS)
     for name, value in (_section(check, root, "units") or {}).items():
@@ -246,6 +248,9 @@ def _validate_model(check: Checker, data: Any) -> Spec | None:
             inputs[name] = spec
     # formulas are checked against every input declared, so one bad input entry is one error, not one per use
     figures = _validate_figures(check, _section(check, root, "figures") or {}, declared, units)
+    if check.problems:
+        return None
+    _check_signs(check, figures, inputs, units)
     if check.problems:
         return None
     return Spec(units, inputs, figures)
@@ -357,6 +362,137 @@ def _formula_ok(
     return ok
 
 
+class _Signs:
+    """The sign each figure is known to have for every legal input, with some inputs taken as positive."""
+
+    def __init__(
+        self,
+        definitions: Mapping[str, FigureDef],
+        inputs: Mapping[str, schema.InputSpec],
+        units: Mapping[str, schema.Unit],
+        assumed: frozenset[str] = frozenset(),
+    ) -> None:
+        self.definitions, self.inputs, self.units, self.assumed = definitions, inputs, units, assumed
+        self._figures: dict[str, int] = {}
+
+    def of_input(self, name: str) -> int:
+        spec = self.inputs[name]
+        unit = self.units[spec.unit]
+        if spec.positive or name in self.assumed or unit.is_date or (unit.minimum or 0) > 0:
+            return expr.POSITIVE
+        return expr.NONNEGATIVE if unit.minimum is not None and unit.minimum >= 0 else expr.ANY
+
+    def of_figure(self, name: str) -> int:
+        if name not in self._figures:
+            self._figures[name] = expr.ANY  # formulas are acyclic; a guard all the same
+            self._figures[name] = expr.sign(_tree(self.definitions[name]), self.resolver(name))
+        return self._figures[name]
+
+    def resolver(self, own: str) -> Any:
+        return lambda ref: self.of_figure(ref) if ref in self.definitions and ref != own else self.of_input(ref)
+
+    def inputs_under(self, node: Any, own: str) -> list[str]:
+        """The inputs a part of ``own``'s formula rests on, through other figures, in order of first appearance."""
+        out: dict[str, None] = {}
+        for ref in expr.names_in(node):
+            if ref in self.definitions and ref != own:
+                out.update(dict.fromkeys(self.inputs_under(_tree(self.definitions[ref]), ref)))
+            elif ref in self.inputs:
+                out.setdefault(ref, None)
+        return list(out)
+
+
+def _tree(definition: FigureDef) -> Any:
+    import ast
+
+    return ast.parse(definition.formula.strip(), mode="eval").body
+
+
+def _check_signs(
+    check: Checker,
+    figures: tuple[FigureDef, ...],
+    inputs: Mapping[str, schema.InputSpec],
+    units: Mapping[str, schema.Unit],
+) -> None:
+    """Refuse a model in which an input the assumptions may set to 0 (or below) divides something, directly or
+    through other figures: each such input must be declared ``positive: true``, so that 0 is refused where it is
+    written. A divisor that no declaration can keep above 0 (a difference) is left to the evaluation, which
+    refuses a figure that is not a finite number."""
+    definitions = {d.name: d for d in figures}
+    needs = [(d, need) for d in figures for need in expr.requirements(d.formula)]
+
+    def unmet(assumed: list[str]) -> list[tuple[FigureDef, expr.Requirement]]:
+        signs = _Signs(definitions, inputs, units, frozenset(assumed))
+        return [
+            (d, need)
+            for d, need in needs
+            if expr.sign(need.node, signs.resolver(d.name)) < (expr.POSITIVE if need.strict else expr.NONNEGATIVE)
+        ]
+
+    declared: list[str] = []  # the inputs to declare positive, each asked for once
+    while True:
+        # the part with the fewest inputs to blame first: what it forces often keeps the others above 0 too
+        signs = _Signs(definitions, inputs, units, frozenset(declared))
+        options = []
+        for definition, need in unmet(declared):
+            wanted = expr.POSITIVE if need.strict else expr.NONNEGATIVE
+            under = signs.inputs_under(need.node, definition.name)
+            candidates = [n for n in under if signs.of_input(n) < wanted]
+            fewest = _fewest(need.node, definition.name, candidates, wanted, definitions, inputs, units, declared)
+            if fewest:
+                options.append(fewest)
+        if not options:
+            break
+        declared += min(options, key=len)
+    left = unmet(declared)  # what no declaration can fix: a difference, say; the evaluation guards those
+    for name in list(reversed(declared)):  # drop what the others made unneeded
+        rest = [n for n in declared if n != name]
+        if len(unmet(rest)) == len(left):
+            declared = rest
+    for name in declared:
+        definition, need = next(pair for pair in unmet([n for n in declared if n != name]) if pair not in left)
+        check.error(("inputs", name), _sign_message(name, need, definition), of_key=True)
+
+
+def _sign_message(name: str, need: expr.Requirement, definition: FigureDef) -> str:
+    where = f"in figures.{definition.name} ({definition.formula})"
+    if need.text == name:
+        limit = "to 0" if need.strict else "below 0"
+        problem = f"{name} {need.why} {where}, and the assumptions may set it {limit}"
+    elif need.strict:
+        problem = f"{name} at 0 can make {need.text} 0, which {need.why} {where}"
+    else:
+        problem = f"{name} below 0 can make {need.text} negative, which {need.why} {where}"
+    return f"{problem}: declare it positive: true (the assumptions then cannot set it to 0 or below)"
+
+
+def _fewest(
+    node: Any,
+    own: str,
+    candidates: list[str],
+    wanted: int,
+    definitions: Mapping[str, FigureDef],
+    inputs: Mapping[str, schema.InputSpec],
+    units: Mapping[str, schema.Unit],
+    already: list[str],
+) -> list[str]:
+    """The fewest of ``candidates`` that, declared positive (besides ``already``), give the part of ``own``'s
+    formula the sign wanted (tried in order, each dropped when the rest suffice); none when all would not."""
+
+    def enough(assumed: list[str]) -> bool:
+        signs = _Signs(definitions, inputs, units, frozenset([*already, *assumed]))
+        return expr.sign(node, signs.resolver(own)) >= wanted
+
+    if not candidates or not enough(candidates):
+        return []
+    kept = list(candidates)
+    for name in candidates:
+        rest = [n for n in kept if n != name]
+        if enough(rest):
+            kept = rest
+    return kept
+
+
 def _closest(name: str, known: list[str]) -> str:
     import difflib
 
@@ -375,7 +511,7 @@ def _declared_names(doc: load.Document | None) -> tuple[set[str] | None, set[str
 
 def _validate_settings(check: Checker, data: Any, names: tuple[set[str] | None, set[str] | None]) -> Settings:
     root = check.keyed(data, (), schema.PROJECT_KEYS, "a mapping of settings")
-    if root is None:
+    if root is None or not check.sizes(root):
         return Settings()
     figures, inputs = names
     out: dict[str, Any] = {}

@@ -8,12 +8,14 @@ not changed since the latest version adds nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +23,23 @@ from typing import Any
 from memo import outdir, page
 from memo import site as site_stage
 from memo.errors import MemoError
+from memo.options import check_base_url
 from memo.outputs import write_outputs
 from memo.review.changes import figure_changes, input_changes
-from memo.review.sides import load_side, use_recorded_units
+from memo.review.sides import (
+    DiffTrouble,
+    Side,
+    check_figures_json,
+    load_side,
+    read_build_json,
+    use_recorded_units,
+)
 
-LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # always with fullmatch: "$" would let "good\n" through
+DIGEST = re.compile(r"[0-9a-f]{64}")
 MANIFEST = "revisions.json"
+COMMAND = "memo publish"
+MAX_MANIFEST = 16 * 1024 * 1024  # bytes of revisions.json; each version adds about a kilobyte
 
 
 @dataclass(frozen=True)
@@ -36,14 +49,135 @@ class Published:
     site_dir: Path
 
 
-def _load_manifest(site_dir: Path) -> dict[str, Any]:
-    path = site_dir / MANIFEST
-    if not path.is_file():
-        return {"revisions": []}
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """memo publish's refusals exit 1 (the readers it shares with memo diff, whose trouble is exit 2, raise
+    DiffTrouble)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise MemoError(f"error: {path} is not valid JSON ({exc}); it records the published versions") from None
+        yield
+    except DiffTrouble as exc:
+        raise MemoError(str(exc)) from None
+
+
+def check_label(label: str) -> str:
+    if not isinstance(label, str) or not LABEL.fullmatch(label):
+        raise MemoError(f"error: --label {label!r}: use letters, digits, '.', '_' and '-' (at most 64)")
+    return label
+
+
+def _site_folder(site_dir: Path) -> None:
+    """The site must be a folder (or not exist yet), and so must its v/ folder of versions."""
+    for folder in (site_dir, site_dir / "v"):
+        if folder.exists() and not folder.is_dir():
+            raise MemoError(f"error: --site {site_dir}: {folder} is a file, not a folder; name the site's folder")
+
+
+def _read_build(source: Path) -> dict[str, Any]:
+    """The build's figures.json, checked like memo diff checks one, with what publish reads besides."""
+    path = source / "figures.json"
+    with _refusals():
+        data = check_figures_json(read_build_json(path, "--build", command=COMMAND), path, "--build", COMMAND)
+    problem = _build_problem(data)
+    if problem is not None:
+        raise MemoError(f"{COMMAND}: --build: {path}: {problem}; is it a figures.json memo wrote?")
+    return data
+
+
+def _build_problem(data: dict[str, Any]) -> str | None:
+    memo, build = data.get("memo"), data.get("build")
+    if not isinstance(memo, dict) or not all(isinstance(memo.get(k), str) for k in ("title", "author", "as_of")):
+        return "memo.title, memo.author and memo.as_of must be texts"
+    if not _is_date(memo["as_of"]):
+        return "memo.as_of must be a date, YYYY-MM-DD"
+    if not isinstance(build, dict) or not isinstance(build.get("inputs_sha256"), str):
+        return "build.inputs_sha256 must be a text"
+    if not DIGEST.fullmatch(build["inputs_sha256"]):
+        return "build.inputs_sha256 must be 64 hexadecimal digits"
+    return None
+
+
+def _is_date(text: Any) -> bool:
+    try:
+        return isinstance(text, str) and len(text) == 10 and dt.date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False
+
+
+def _load_manifest(site_dir: Path) -> dict[str, Any]:
+    """revisions.json, validated like an input: its shape, and each version's path a folder inside the site."""
+    path = site_dir / MANIFEST
+    if not path.exists():
+        return {"revisions": []}
+    with _refusals():
+        data = read_build_json(path, "--site", MAX_MANIFEST, COMMAND)
+    revisions = data.get("revisions") if isinstance(data, dict) else None
+    if not isinstance(revisions, list):
+        raise MemoError(f"{COMMAND}: --site: {path}: must be an object with a list of revisions")
+    seen: set[str] = set()
+    for index, entry in enumerate(revisions):
+        problem = _revision_problem(entry, site_dir)
+        if problem is None and entry["label"] in seen:
+            problem = f"label {entry['label']!r} is listed twice"
+        if problem is not None:
+            raise MemoError(
+                f"{COMMAND}: --site: {path}: revisions[{index}]: {problem}; it records the published versions, "
+                "so restore it (from your site's history) rather than edit it"
+            )
+        seen.add(entry["label"])
+    return {"revisions": revisions}
+
+
+def _revision_problem(entry: Any, site_dir: Path) -> str | None:
+    if not isinstance(entry, dict):
+        return "must be an object"
+    texts = ("label", "as_of", "inputs_sha256", "path", "title")
+    missing = [k for k in texts if not isinstance(entry.get(k), str)]
+    if missing:
+        return f"{', '.join(missing)} must be {'a text' if len(missing) == 1 else 'texts'}"
+    if not LABEL.fullmatch(entry["label"]):
+        return "label must be letters, digits, '.', '_' and '-' (at most 64)"
+    if not _is_date(entry["as_of"]):
+        return "as_of must be a date, YYYY-MM-DD"
+    if not DIGEST.fullmatch(entry["inputs_sha256"]):
+        return "inputs_sha256 must be 64 hexadecimal digits"
+    problem = _path_problem(entry["path"], site_dir)
+    if problem is not None:
+        return problem
+    changed = entry.get("inputs_changed")
+    if not isinstance(changed, list) or not all(isinstance(n, str) for n in changed):
+        return "inputs_changed must be a list of texts"
+    figures = entry.get("figures_changed")
+    keys = ("name", "label", "old", "new", "change")
+    if not isinstance(figures, list) or not all(
+        isinstance(f, dict) and all(isinstance(f.get(k), str) for k in keys) for f in figures
+    ):
+        return "figures_changed must be a list of objects with texts name, label, old, new and change"
+    return None
+
+
+def _path_problem(path: str, site_dir: Path) -> str | None:
+    """Why a version's path is not a folder inside the site as memo names them (``v/LABEL/``)."""
+    parts = path.split("/")
+    if len(parts) < 3 or parts[0] != "v" or parts[-1] or not all(LABEL.fullmatch(p) for p in parts[:-1]):
+        return f"path {path!r} must be a folder inside the site, like v/LABEL/"
+    root = site_dir.resolve()
+    if not (root / path).resolve().is_relative_to(root):
+        return f"path {path!r} leads outside the site (through a link)"
+    return None
+
+
+def _unlisted(target: Path, label: str) -> None:
+    """A version folder that revisions.json does not list is not publish's to replace."""
+    if target.exists() or target.is_symlink():
+        raise MemoError(
+            f"error: {target} exists but {MANIFEST} does not list version {label!r}; choose another --label "
+            "or move that folder away"
+        )
+
+
+def _previous(site_dir: Path, revisions: list[dict[str, Any]]) -> Side:
+    with _refusals():
+        return load_side(site_dir / revisions[-1]["path"], f"version {revisions[-1]['label']}", COMMAND)
 
 
 def _site_guarded(run: Callable[..., Published]) -> Callable[..., Published]:
@@ -54,6 +188,7 @@ def _site_guarded(run: Callable[..., Published]) -> Callable[..., Published]:
     def guarded(build_dir: Path, site_dir: Path, *args: Any, **kwargs: Any) -> Published:
         from memo.project import Project, find
 
+        _site_folder(site_dir)
         root = find(build_dir.parent) if build_dir.parent.is_dir() else None
         guard = outdir.guarded(Project(root) if root else None, build_dir)
         real = outdir.checked(site_dir, "site", "--site", guard)
@@ -69,24 +204,27 @@ def _site_guarded(run: Callable[..., Published]) -> Callable[..., Published]:
 
 @_site_guarded
 def publish(build_dir: Path, site_dir: Path, label: str | None = None, base_url: str | None = None) -> Published:
+    if label is not None:
+        check_label(label)
+    check_base_url(base_url)
+    _site_folder(site_dir)
     source = build_dir / "site"
     figures_path = source / "figures.json"
     if not figures_path.is_file():
         raise MemoError(f"error: {source} holds no built site; run memo build first")
-    data = json.loads(figures_path.read_text(encoding="utf-8"))
+    data = _read_build(source)
     digest = data["build"]["inputs_sha256"]
     as_of = data["memo"]["as_of"]
     manifest = _load_manifest(site_dir)
     revisions = manifest["revisions"]
     if revisions and revisions[-1]["inputs_sha256"] == digest:
         return Published(None, f"inputs unchanged since {revisions[-1]['label']}; nothing published", site_dir)
-    label = label or as_of
-    if not LABEL.match(label):
-        raise MemoError(f"error: --label {label!r}: use letters, digits, '.', '_' and '-' (at most 64)")
+    label = check_label(label or as_of)
     if any(r["label"] == label for r in revisions):
         raise MemoError(f"error: version {label!r} is already published; choose another --label")
 
     target = site_dir / "v" / label
+    _unlisted(target, label)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".publish-", dir=target.parent))
     try:
@@ -106,11 +244,13 @@ def _entry(
     changes: list[dict[str, Any]] = []
     inputs: list[dict[str, Any]] = []
     if revisions:
-        old = load_side(site_dir / revisions[-1]["path"], "previous")
-        new = load_side(new_dir, "new")
-        use_recorded_units(old, new)
-        inputs = input_changes(old, new)
-        for change in figure_changes(old, new, {c["name"] for c in inputs}):
+        old = _previous(site_dir, revisions)
+        with _refusals():
+            new = load_side(new_dir, "--build", COMMAND)
+            use_recorded_units(old, new)
+            inputs = input_changes(old, new)
+            moved = figure_changes(old, new, {c["name"] for c in inputs})
+        for change in moved:
             if change.name.startswith(("scenario.", "uncertainty.")):
                 continue
             changes.append(
@@ -169,9 +309,7 @@ def _feed(title: str, revisions: list[dict[str, Any]], base_url: str | None, dat
     return site_stage.feed(meta, base_url, entries)
 
 
-def _date(text: str):
-    import datetime as dt
-
+def _date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 

@@ -29,6 +29,8 @@ def markdown(project: Project) -> str:
         + ", ".join(f"`{k}`" for k in (*schema.TOP_LEVEL_SECTIONS, *spec.groups))
         + ". Unknown keys are refused.",
         "",
+        schema.limits_note(),
+        "",
         "## memo",
         "",
         *_table(

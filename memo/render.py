@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,8 +22,7 @@ from markupsafe import Markup, escape
 
 from memo import fonts, phrases
 from memo import format as fmt
-from memo.cache import Cache, code_digest
-from memo.cache import key as cache_key
+from memo.cache import Cache
 from memo.charts import Chart
 from memo.errors import Diagnostic, InputError, MemoError
 from memo.load import load_file
@@ -422,33 +422,39 @@ def _breakable(name: str) -> Markup:
     return Markup("<wbr>").join(escape(part) for part in re.split(r"(?<=[._])", name))
 
 
-class CompiledTemplates(jinja2.BytecodeCache):
-    """Jinja's compiled templates, kept in the build cache so that a fresh process (and each rebuild in the live
-    preview) does not compile them again. Entries are verified like every cache entry, and Jinja checks each one
-    against its template's source; memo's code digest in the key covers the environment's options."""
+class CompiledInProcess(jinja2.BytecodeCache):
+    """Compiled templates kept in this process's memory, so that each rebuild of the live preview does not compile
+    them again. Never on disk: the build cache holds data only, since code read back from a folder someone else
+    can write would run with the user's rights (a fresh process compiles the templates again, about 0.25 s).
+    Entries are the code objects Jinja compiled here, keyed by template and source checksum, so an edit is
+    compiled afresh; the oldest go once there are more than :attr:`LIMIT`."""
 
-    def __init__(self, store: Cache) -> None:
-        self.store = store
+    LIMIT = 512
+
+    def __init__(self) -> None:
+        self.code: dict[tuple[str, str], Any] = {}
+        self.lock = threading.Lock()
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        compiled = self.store.get("template", self._key(bucket))
-        if compiled is not None:
-            self.store.hits.append("template")
-            bucket.bytecode_from_string(compiled)
+        with self.lock:
+            bucket.code = self.code.get((bucket.key, bucket.checksum))
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:  # Jinja calls this after a miss
-        self.store.misses.append("template")
-        self.store.put("template", self._key(bucket), bucket.bytecode_to_string())
+        with self.lock:
+            self.code[(bucket.key, bucket.checksum)] = bucket.code
+            while len(self.code) > self.LIMIT:
+                del self.code[next(iter(self.code))]
 
-    @staticmethod
-    def _key(bucket: jinja2.bccache.Bucket) -> str:
-        return cache_key(bucket.key, bucket.checksum, jinja2.__version__, code_digest())
+
+COMPILED = CompiledInProcess()
 
 
 def environment(templates_dir: Path, store: Cache | None = None) -> jinja2.Environment:
+    """The memo's Jinja environment; ``store`` is accepted for callers that pass the build cache, which holds no
+    compiled templates (see :class:`CompiledInProcess`)."""
     env = jinja2.Environment(
         loader=templates_loader(templates_dir),  # memo/... names the engine's partials, the rest the project's
-        bytecode_cache=CompiledTemplates(store) if store is not None and store.root is not None else None,
+        bytecode_cache=COMPILED,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

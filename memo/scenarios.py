@@ -32,7 +32,22 @@ def apply(inputs: Mapping[str, model.Quantity], overrides: Mapping[str, float]) 
 def run_scenarios(
     inputs: Mapping[str, model.Quantity], scenarios: Mapping[str, Scenario], definitions: Definitions
 ) -> dict[str, dict[str, model.Figure]]:
-    return {name: model.compute(apply(inputs, s.overrides), definitions) for name, s in scenarios.items()}
+    out = {}
+    for name, scenario in scenarios.items():
+        try:
+            out[name] = model.compute(apply(inputs, scenario.overrides), definitions)
+        except model.ModelError as exc:
+            raise model.ModelError(f"in the {name} scenario: {exc}") from None
+    return out
+
+
+def _finite(values: Mapping[str, np.ndarray], what: str) -> None:
+    """Refuse an analysis in which a figure has no finite value somewhere: a grid cell, a draw, a swing."""
+    for name, array in values.items():
+        if model.not_finite(array):
+            raise model.ModelError(
+                f"{name} is not a finite number {what}; check the inputs it reads for 0 or extreme values"
+            )
 
 
 def base_values(inputs: Mapping[str, model.Quantity]) -> dict[str, float]:
@@ -109,6 +124,12 @@ def sweep(inputs: Mapping[str, model.Quantity], grid: Grid, definitions: Definit
     with np.errstate(divide="ignore", invalid="ignore"):
         result = model.evaluate(values, grid.figures, definitions=definitions)
     out = {name: np.broadcast_to(np.asarray(result[name], dtype=float), shape).copy() for name in grid.figures}
+    for name, cells in out.items():
+        bad = np.argwhere(~np.isfinite(cells))
+        if len(bad):
+            row, column = (int(i) for i in bad[0])
+            at = f"{grid.rows.input} = {rows[row]:.6g}, {grid.columns.input} = {columns[column]:.6g}"
+            _finite({name: cells}, f"in the sensitivity grid {grid.name} at {at}")
     row_place, column_place = base_place(rows, row_base), base_place(columns, column_base)
     return GridResult(
         grid,
@@ -153,6 +174,7 @@ def tornado(inputs: Mapping[str, model.Quantity], target: str, definitions: Defi
     result = np.broadcast_to(
         np.asarray(model.evaluate(values, [target], definitions=definitions)[target], dtype=float), (evaluations,)
     )
+    _finite({target: result}, "when a ranged input it reads is at an end of its range (tornado)")
     swings = [
         Swing(name, inputs[name].low, inputs[name].high, float(result[2 * k]), float(result[2 * k + 1]))
         for k, name in enumerate(ranged)
@@ -200,6 +222,7 @@ def monte_carlo(
     with np.errstate(divide="ignore", invalid="ignore"):
         result = model.evaluate(values, targets, definitions=definitions)
     samples = {name: np.broadcast_to(np.asarray(result[name], dtype=float), (draws,)) for name in targets}
+    _finite(samples, f"in some of the {draws} Monte Carlo draws")
     percentiles = {
         name: dict(zip(PERCENTILES, (float(v) for v in np.percentile(s, PERCENTILES)), strict=True))
         for name, s in samples.items()

@@ -93,7 +93,7 @@ SOURCE_KEYS: dict[str, tuple[str, bool]] = {
     "publisher": ("who published or compiled it", False),
     "date": ("when it was published, YYYY-MM or YYYY-MM-DD", True),
     "path": ("a local copy, relative to the assumptions file", False),
-    "url": ("where it can be read", False),
+    "url": ("where it can be read: an https: or http: URL, or a relative link", False),
 }
 
 ENTRY_KEYS: dict[str, str] = {
@@ -133,7 +133,7 @@ GRID_KEYS: dict[str, str] = {
 }
 
 UNCERTAINTY_KEYS: dict[str, str] = {
-    "draws": "how many Monte Carlo draws (1 to 5,000,000)",
+    "draws": "how many Monte Carlo draws (1 to 1,000,000)",
     "seed": "the random seed, fixed so builds stay byte-identical",
     "figures": "the figures whose P10 / P50 / P90 are reported",
 }
@@ -239,7 +239,11 @@ INPUT_SPEC_KEYS: dict[str, tuple[str, bool]] = {
     "unit": ("the input's unit: the engine's or the project's", True),
     "label": ("what the input is, in a few words", True),
     "ranged": ("true when the input may carry low / base / high instead of value", False),
-    "positive": ("true when it must be above zero (it divides something)", False),
+    "positive": (
+        "true when it must be above zero; required of an input that at 0 would make a divisor 0, directly or through "
+        "other figures (a model without it is refused, naming the figure)",
+        False,
+    ),
 }
 
 FIGURE_KEYS: dict[str, tuple[str, bool]] = {
@@ -247,7 +251,93 @@ FIGURE_KEYS: dict[str, tuple[str, bool]] = {
     "unit": ("the figure's unit", True),
     "formula": (
         "an expression over inputs and other figures: names, numbers, + - * / **, parentheses; a name is the "
-        "figure of that name when there is one (other than this figure), otherwise the input",
+        "figure of that name when there is one (other than this figure), otherwise the input; its value must be a "
+        "finite number for every input the assumptions give, or the build is refused",
         True,
     ),
 }
+
+# ------------------------------------------------------------------ limits, checked at validation
+
+MAX_DRAWS = 1_000_000  # Monte Carlo draws
+URL_SCHEMES = ("https", "http")  # a source's url is one of these, or a relative link
+
+# Text: the most characters a value may have, by its key (a list item by its list's key); any other text
+# MAX_TEXT. A title or label past these would not fit a page, a card or a chart, and costs the renderers dearly.
+MAX_TEXT = 5_000
+TEXT_LIMITS: dict[str, int] = {
+    "title": 300,
+    "subtitle": 300,
+    "author": 200,
+    "publisher": 200,
+    "subject": 500,
+    "keywords": 60,
+    "label": 200,
+    "kicker": 100,
+    "where": 500,
+    "rationale": 1_000,
+    "text": 1_000,
+    "summary": 1_000,
+    "path": 1_000,
+    "url": 2_000,
+    "assumptions": 1_000,
+    "model": 1_000,
+    "sources": 1_000,
+    "id": 100,
+    "ref": 100,
+    "param": 100,
+    "figure": 200,
+    "input": 200,
+    "holds": 2_000,
+    "formula": 2_000,
+    "disclaimer": MAX_TEXT,
+    "note": MAX_TEXT,
+}
+# Lists, by their key: the most items each may hold.
+LIST_LIMITS: dict[str, int] = {
+    "keywords": 30,
+    "stated": 1_000,
+    "claims": 500,
+    "constraints": 500,
+    "values": 50,  # a sensitivity axis: at most 50 x 50 cells a grid
+    "multipliers": 50,
+    "offsets": 50,
+    "scales": 10,
+    "figures": 20,  # a grid's or the Monte Carlo's figures
+    "tornado": 20,
+    "drivers": 20,
+    "shown": 50,
+    "sources": 20,  # memo.yml's source folders
+}
+# Sections that are mappings, by their key: the most entries each may hold.
+SECTION_LIMITS: dict[str, int] = {"sources": 500, "scenarios": 20, "sensitivity": 10}
+MAX_FILE_BYTES = 1_000_000  # every YAML file the project reads (memo.load.MAX_BYTES)
+
+
+def limits_note() -> str:
+    """One paragraph on the limits no key's description states, for the references."""
+    sections = ", ".join(f"{n:,} {key}" for key, n in SECTION_LIMITS.items())
+    return (
+        f"Limits: each file at most {MAX_FILE_BYTES:,} bytes of UTF-8 without control characters (tab and line "
+        f"breaks aside); at most {sections}; any text at most {MAX_TEXT:,} characters unless its key says less."
+    )
+
+
+def _with_limits(keys: dict, lists: bool = True) -> None:  # type: ignore[type-arg]
+    """Say each key's limit in its description, so that ``memo schema`` documents it."""
+    for key, entry in keys.items():
+        notes = []
+        if lists and key in LIST_LIMITS:
+            notes.append(f"at most {LIST_LIMITS[key]:,} items")
+        if key in TEXT_LIMITS:
+            notes.append(f"text of at most {TEXT_LIMITS[key]:,} characters")
+        if not notes:
+            continue
+        note = f" ({'; '.join(notes)})"
+        keys[key] = (entry[0] + note, *entry[1:]) if isinstance(entry, tuple) else entry + note
+
+
+for _keys in (MEMO_KEYS, SOURCE_KEYS, ENTRY_KEYS, SCENARIO_KEYS, AXIS_KEYS, GRID_KEYS, UNCERTAINTY_KEYS, CLAIM_KEYS,
+              CONSTRAINT_KEYS, SOURCE_REF_KEYS, STATED_KEYS, PROJECT_KEYS, EXPLORER_KEYS, DRIVER_KEYS, CARD_KEYS,
+              TILE_KEYS, FEED_KEYS, UNIT_KEYS, INPUT_SPEC_KEYS, FIGURE_KEYS):  # fmt: skip
+    _with_limits(_keys)

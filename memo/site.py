@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import urllib.parse
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -110,14 +111,21 @@ def figures_csv(payload: Mapping[str, Any]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+# RFC 3986's characters, less the quote: anything else in a URL is percent-encoded before it is written, so no
+# URL can end a robots.txt line, an XML attribute or an element early, whatever reached it.
+_URL_SAFE = "-._~:/?#[]@!$&()*+,;=%"
+
+
 def _url(base_url: str | None, path: str) -> str:
-    return path if base_url is None else base_url.rstrip("/") + "/" + path
+    url = path if base_url is None else base_url.rstrip("/") + "/" + path
+    return urllib.parse.quote(url, safe=_URL_SAFE)
 
 
 def sitemap(base_url: str | None, pages: list[tuple[str, str]]) -> bytes:
     """pages: (path, last-modified date)."""
     rows = "".join(
-        f"  <url><loc>{escape(_url(base_url, path))}</loc><lastmod>{date}</lastmod></url>\n" for path, date in pages
+        f"  <url><loc>{escape(_url(base_url, path))}</loc><lastmod>{escape(date)}</lastmod></url>\n"
+        for path, date in pages
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -135,13 +143,13 @@ def robots(base_url: str | None) -> bytes:
 def feed(meta: MemoMeta, base_url: str | None, entries: list[dict[str, str]]) -> bytes:
     """An Atom feed; entries: title, path, date (YYYY-MM-DD), summary, id."""
     updated = max((e["date"] for e in entries), default=meta.as_of.isoformat())
-    base = f" xml:base={quoteattr(base_url.rstrip('/') + '/')}" if base_url else ""
+    base = f" xml:base={quoteattr(_url(base_url, ''))}" if base_url else ""
     items = "".join(
         "  <entry>\n"
         f"    <title>{escape(e['title'])}</title>\n"
-        f"    <link href={quoteattr(e['path'])}/>\n"
+        f"    <link href={quoteattr(_url(None, e['path']))}/>\n"
         f"    <id>{escape(e['id'])}</id>\n"
-        f"    <updated>{e['date']}T00:00:00Z</updated>\n"
+        f"    <updated>{escape(e['date'])}T00:00:00Z</updated>\n"
         f"    <summary>{escape(e['summary'])}</summary>\n"
         "  </entry>\n"
         for e in entries
@@ -151,7 +159,7 @@ def feed(meta: MemoMeta, base_url: str | None, entries: list[dict[str, str]]) ->
         f'<feed xmlns="http://www.w3.org/2005/Atom"{base}>\n'
         f"  <title>{escape(meta.title)}</title>\n"
         f"  <id>tag:memo,{meta.as_of.isoformat()}:{escape(_slug(meta.title))}</id>\n"
-        f"  <updated>{updated}T00:00:00Z</updated>\n"
+        f"  <updated>{escape(updated)}T00:00:00Z</updated>\n"
         f"  <author><name>{escape(meta.author)}</name></author>\n"
         '  <link rel="self" href="feed.xml"/>\n' + items + "</feed>\n"
     ).encode("utf-8")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
+import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -252,10 +254,38 @@ class Checker:
         return fields
 
     def text(self, value: Any, path: Path_) -> str | None:
-        if isinstance(value, str) and value.strip():
-            return value
-        self.error(path, f"must be non-empty text, got {_kind(value)}")
-        return None
+        """Non-empty text, no longer than its key's limit (schema.TEXT_LIMITS, else schema.MAX_TEXT)."""
+        if not (isinstance(value, str) and value.strip()):
+            self.error(path, f"must be non-empty text, got {_kind(value)}")
+            return None
+        limit = text_limit(path)
+        if len(value) > limit:
+            self.error(path, f"is {len(value):,} characters long; the limit is {limit:,}")
+            return None
+        return value
+
+    def sizes(self, data: Any, path: Path_ = ()) -> bool:
+        """Check every list against schema.LIST_LIMITS and the top-level sections against SECTION_LIMITS
+        (before anything is computed from them); False when one is too long."""
+        ok = True
+        key = next((part for part in reversed(path) if isinstance(part, str)), "")
+        if isinstance(data, list):
+            limit = schema.LIST_LIMITS.get(key)
+            if limit is not None and len(data) > limit:
+                self.error(path, f"has {len(data):,} items; the limit is {limit:,}")
+                return False
+            items = enumerate(data)
+        elif isinstance(data, dict):
+            limit = schema.SECTION_LIMITS.get(key) if len(path) == 1 else None
+            if limit is not None and len(data) > limit:
+                self.error(path, f"has {len(data):,} entries; the limit is {limit:,}")
+                return False
+            items = data.items()  # type: ignore[assignment]
+        else:
+            return True
+        for index, item in items:
+            ok = self.sizes(item, (*path, index)) and ok
+        return ok
 
     def number(self, value: Any, path: Path_) -> float | None:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -286,6 +316,12 @@ class Checker:
         return None
 
 
+def text_limit(path: Path_) -> int:
+    """The most characters the text at ``path`` may have: by its key, or its list's key for a list item."""
+    key = next((part for part in reversed(path) if isinstance(part, str)), "")
+    return schema.TEXT_LIMITS.get(key, schema.MAX_TEXT)
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -314,6 +350,8 @@ def validate(doc: Document, spec: Spec) -> Assumptions:
         raise InputError(check.problems)
     check.unknown_keys(root, (*schema.TOP_LEVEL_SECTIONS, *spec.groups), ())
     check.required(root, ("memo", "sources", *spec.groups), ())
+    if not check.sizes(root):  # a list past its limit is not walked, let alone computed on
+        raise InputError(check.problems)
 
     memo = _validate_memo(check, root.get("memo"), ("memo",)) if "memo" in root else None
     sources = _validate_sources(check, root.get("sources"), ("sources",)) if "sources" in root else {}
@@ -376,11 +414,35 @@ def _validate_sources(check: Checker, value: Any, path: Path_) -> dict[str, Sour
         for name in ("title", "author", "publisher", "path", "url"):
             if name in fields:
                 parsed[name] = check.text(fields[name], (*entry_path, name))
+        if parsed.get("url") is not None:
+            problem = url_problem(parsed["url"])
+            if problem is not None:
+                check.error((*entry_path, "url"), problem)
+                parsed["url"] = None
         if "date" in fields:
             parsed["date"] = check.loose_date(fields["date"], (*entry_path, "date"))
         if all(parsed.get(k) is not None for k, (_, required) in schema.SOURCE_KEYS.items() if required):
             out[key] = Source(**parsed)
     return out
+
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a source's link, or None: it must be an absolute http(s) URL with a host, or a
+    relative link; no other scheme (javascript:, data:, file:), no whitespace or backslash a browser would drop."""
+    if re.search(r"[\s\\]", url):
+        return "must not hold spaces, line breaks or backslashes (write a space as %20)"
+    scheme = _SCHEME.match(url)
+    if scheme is None:
+        return None  # a relative link: it stays on the site
+    if scheme.group(1).lower() not in schema.URL_SCHEMES:
+        allowed = " or ".join(f"{s}:" for s in schema.URL_SCHEMES)
+        return f"must be an {allowed} URL or a relative link, not a {scheme.group(1).lower()}: URL"
+    if not urllib.parse.urlsplit(url).netloc:
+        return f"must name a host: {scheme.group(1).lower()}://host/..."
+    return None
 
 
 def _validate_inputs(check: Checker, root: Mapping[str, Any], sources: Mapping[str, Source]) -> dict[str, Input]:
@@ -749,8 +811,9 @@ def _validate_uncertainty(check: Checker, value: Any, path: Path_, figures: set[
     check.required(fields, schema.UNCERTAINTY_KEYS, path)
     draws, seed = fields.get("draws"), fields.get("seed")
     ok = True
-    if "draws" in fields and (isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= 5_000_000):
-        check.error((*path, "draws"), f"must be a whole number from 1 to 5000000, got {_kind(draws)}")
+    limit = schema.MAX_DRAWS
+    if "draws" in fields and (isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= limit):
+        check.error((*path, "draws"), f"must be a whole number from 1 to {limit:,}, got {_kind(draws)}")
         ok = False
     if "seed" in fields and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         check.error((*path, "seed"), f"must be a whole number, 0 or more, got {_kind(seed)}")

@@ -73,9 +73,7 @@ def test_corrupt_cache_entries_never_reach_the_outputs(tmp_path: Path, cache_dir
             entry.write_bytes(data[:-10] + b"0123456789")
     out = tmp_path / "out"
     result = build(BUNDLED, out)
-    # nothing corrupt was used; the site's index page may reuse templates the memo page compiled in this build
-    assert [hit for hit in result.cache.hits if hit != "template"] == []
-    assert 0 < result.cache.hits.count("template") <= result.cache.misses.count("template")
+    assert result.cache.hits == []  # nothing corrupt was used
     for name in ("memo.html", "memo.pdf", "figures.json", "site/assets/vega.js", "site/social.png"):
         assert (out / name).read_bytes() == (reference / name).read_bytes(), name
 

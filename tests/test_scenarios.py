@@ -76,7 +76,7 @@ def test_scenario_overrides_are_validated_like_the_file(tmp_path: Path, bundled_
         f"assumptions.yaml:{share[0]}:{share[1]}: error: scenarios.bear.set.users.conversion_rate: "
         "must be between 0 and 1, got 1.5",
         f"assumptions.yaml:{negative[0]}:{negative[1]}: error: scenarios.bull.set.subs.arppu_monthly: "
-        "must be 0 or more, got -19",
+        "must be greater than 0, got -19",
     ]
 
 
@@ -198,13 +198,14 @@ def test_where_the_base_lies_on_an_axis() -> None:
 def test_offsets_that_give_a_value_the_input_cannot_take_drop_it() -> None:
     assumptions, figures, analysis = _analysed(BUNDLED, ("users.conversion_rate=0.01",))
     g = analysis.grids["conversion_arppu"]
-    assert g.rows == (0, 0.01, 0.02, 0.03)  # 0.01 - 0.02 is below 0, which no share can be
-    assert g.dropped_rows == (-0.01,) and g.dropped_columns == ()
-    assert (g.base_row, g.base_column) == (1, 2)
-    assert g.values["valuation.ps_forward"].shape == (4, 5)
+    # 0.01 - 0.02 is below 0, which no share can be; 0.01 - 0.01 is 0, which conversion (it divides) cannot be
+    assert g.rows == (0.01, 0.02, 0.03)
+    assert g.dropped_rows == (-0.01, 0) and g.dropped_columns == ()
+    assert (g.base_row, g.base_column) == (0, 2)
+    assert g.values["valuation.ps_forward"].shape == (3, 5)
     entry = figures_json.analysis_entries(assumptions, analysis)["sensitivity"]["conversion_arppu"]
-    assert entry["dropped"] == {"rows": [-0.01], "columns": []}
-    assert entry["rows"]["values"] == [0, 0.01, 0.02, 0.03]
+    assert entry["dropped"] == {"rows": [-0.01, 0], "columns": []}
+    assert entry["rows"]["values"] == [0.01, 0.02, 0.03]
     assert _outlined(_heatmap(assumptions, figures, analysis, "conversion_arppu")[0]) == [("1%", "$18.50")]
 
     _, _, high = _analysed(BUNDLED, ("users.conversion_rate=0.99",))
@@ -310,10 +311,10 @@ def test_a_relative_axis_must_leave_a_value_at_the_base(tmp_path: Path, bundled_
 def test_multiples_of_a_base_of_zero_are_a_one_line_grid(tmp_path: Path, bundled_text: str) -> None:
     text = bundled_text.replace(
         "rows: {input: users.conversion_rate, offsets: [-0.02, -0.01, 0, 0.01, 0.02]}",
-        "rows: {input: users.conversion_rate, multipliers: [0.5, 1, 2]}",
+        "rows: {input: api.ratio_recent, multipliers: [0.5, 1, 2]}",
     )
     (tmp_path / "assumptions.yaml").write_text(text)
-    assumptions = read_inputs(tmp_path / "assumptions.yaml", ("users.conversion_rate=0",)).assumptions
+    assumptions = read_inputs(tmp_path / "assumptions.yaml", ("api.ratio_recent=0",)).assumptions
     grid = scenarios.sweep(quantities(assumptions), assumptions.sensitivity[1], MODEL.figures)
     assert grid.rows == (0.0,) and grid.dropped_rows == (0.0, 0.0) and grid.base_row == 0
 

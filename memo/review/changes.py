@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from memo import format as fmt
-from memo.review.sides import Side
+from memo.review.sides import MAX_HTML, MAX_PDF, MAX_SVG, DiffTrouble, Side, read_capped
 
 if TYPE_CHECKING:
     from memo.review.pages import PageReport
 
+MAX_CHART_BYTES = 64 * 1024 * 1024  # the changed charts' SVGs kept for the review page, both sides together
 BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "dt", "dd", "figcaption", "caption", "tr", "div", "section"}
 CELLS = {"td", "th"}  # a table row reads as one line, its cells separated
 SKIP_CLASSES = {"fn-call", "fn-body", "chart-body"}
@@ -176,8 +177,23 @@ def input_changes(old: Side, new: Side) -> list[dict[str, Any]]:
         if va is not None and vb is not None and _same_values(va, vb) and not sourced_changed:
             continue
         unit = (b or a)["unit"]
+        for values in (va, vb):
+            if values and unit != "date":  # the report prints a date input as the file gives it
+                _printable(f"input {name}", unit, lambda v=values, u=unit: [fmt.by_unit(x, u) for x in v.values()])
         out.append({"name": name, "unit": unit, "old": va, "new": vb, "sourced_changed": sourced_changed})
     return out
+
+
+def _printable(what: str, unit: str, show: Any) -> None:
+    """Run ``show`` (the formatting the report will do) now, so that numbers a crafted figures.json holds that
+    cannot be printed in their unit give one line (exit 2), not a traceback from the report."""
+    try:
+        show()
+    except (ArithmeticError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise DiffTrouble(
+            f"memo diff: {what}: its values cannot be printed as {unit!r} ({exc}); "
+            "compare figures.json files memo wrote"
+        ) from None
 
 
 def _value_changed(change: Mapping[str, Any]) -> bool:
@@ -215,26 +231,65 @@ def closure(figures: Mapping[str, Any], name: str, memo: dict[str, tuple[str, ..
     return set(reach({n: f.get("inputs", []) for n, f in figures.items()}, name, memo))
 
 
+class _Causes:
+    """The changed inputs each figure rests on, following figures.json's ``inputs`` lists like :func:`closure`, but
+    without recursion (a crafted chain of references is as deep as it likes) and only through the changed inputs,
+    with a budget on the work, so a crafted figures.json cannot exhaust the stack, the memory or the time."""
+
+    BUDGET = 2_000_000  # references followed and causes carried, in all
+
+    def __init__(self, figures: Mapping[str, Any], changed: set[str], side: Side) -> None:
+        self.figures, self.changed, self.side = figures, changed, side
+        self.memo: dict[str, frozenset[str]] = {}
+        self.spent = 0
+
+    def __call__(self, name: str) -> list[str]:
+        stack = [(name, iter(self.figures[name].get("inputs", [])), set())]
+        active = {name}
+        while stack:
+            current, refs, found = stack[-1]
+            ref = next(refs, None)
+            if ref is None:
+                stack.pop()
+                active.discard(current)
+                self.memo[current] = frozenset(found)
+                if stack:
+                    stack[-1][2].update(found)
+                continue
+            self.spent += 1
+            if self.spent > self.BUDGET:
+                raise DiffTrouble(
+                    f"memo diff: {self.side.label}: figures.json's figures refer to each other too much to follow"
+                )
+            if ref in self.figures and ref != current:
+                if ref in self.memo:
+                    self.spent += len(self.memo[ref])
+                    found.update(self.memo[ref])
+                elif ref not in active:  # a cycle contributes nothing (formulas are acyclic in a real build)
+                    active.add(ref)
+                    stack.append((ref, iter(self.figures[ref].get("inputs", [])), set()))
+            elif ref in self.changed:
+                found.add(ref)
+        return sorted(self.memo[name])
+
+
 def figure_changes(old: Side, new: Side, changed_inputs: set[str]) -> list[FigureChange]:
     out = []
-    memo: dict[str, tuple[str, ...]] = {}
+    causes_in = {
+        "new": _Causes(new.figures, changed_inputs, new),
+        "old": _Causes(old.figures, changed_inputs, old),
+    }
     for name in [*old.figures, *(n for n in new.figures if n not in old.figures)]:
         a, b = old.figures.get(name), new.figures.get(name)
         if a is not None and b is not None and _same_values(_values(a), _values(b)):
             continue
         entry = b or a
-        source = new.figures if b is not None else old.figures
-        causes = sorted(closure(source, name, memo if b is not None else {}) & changed_inputs)
-        out.append(
-            FigureChange(
-                name,
-                entry.get("label", name),
-                entry["unit"],
-                _values(a) if a else None,
-                _values(b) if b else None,
-                causes,
-            )
+        causes = causes_in["new" if b is not None else "old"](name)
+        change = FigureChange(
+            name, entry.get("label", name), entry["unit"], _values(a) if a else None, _values(b) if b else None, causes
         )
+        _printable(f"figure {name}", change.unit, lambda c=change: (c.text("old"), c.text("new"), c.change_text()))
+        out.append(change)
     return out
 
 
@@ -408,11 +463,14 @@ def sentence_changes(
 def chart_changes(old: Side, new: Side) -> list[dict[str, Any]]:
     names = [*new.charts, *(n for n in old.charts if n not in new.charts)]
     out = []
+    kept = 0
     for name in names:
-        a = old.file(f"charts/{name}.svg")
-        b = new.file(f"charts/{name}.svg")
-        if a and b and a.read_bytes() == b.read_bytes():
+        a, b = _svg(old, name), _svg(new, name)
+        if a is not None and a == b:
             continue
+        kept += len(a or b"") + len(b or b"")
+        if kept > MAX_CHART_BYTES:
+            raise DiffTrouble(f"memo diff: the changed charts' SVGs are over {MAX_CHART_BYTES:,} bytes together")
         meta = new.charts.get(name) or old.charts.get(name) or {}
         out.append(
             {
@@ -420,23 +478,41 @@ def chart_changes(old: Side, new: Side) -> list[dict[str, Any]]:
                 "title": meta.get("title", name),
                 "figures": meta.get("figures", []),
                 "status": "added" if a is None else "removed" if b is None else "changed",
-                "old_svg": a.read_text(encoding="utf-8") if a else None,
-                "new_svg": b.read_text(encoding="utf-8") if b else None,
+                "old_svg": _text(a, old, name),
+                "new_svg": _text(b, new, name),
             }
         )
     return out
 
 
+def _svg(side: Side, name: str) -> bytes | None:
+    """A chart's SVG in a build folder (None when it has none); Side.file keeps the name inside the folder."""
+    path = side.file(f"charts/{name}.svg")
+    return None if path is None else read_capped(path, MAX_SVG, side.label)
+
+
+def _text(data: bytes | None, side: Side, name: str) -> str | None:
+    try:
+        return None if data is None else data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DiffTrouble(f"memo diff: {side.label}: charts/{name}.svg is not UTF-8 text") from None
+
+
+def _read(side: Side, name: str) -> bytes | None:
+    """A build's file for comparing, size-capped like every file memo diff reads."""
+    path = side.pdf if name == "memo.pdf" and side.build_dir is None else side.file(name)
+    if path is None:
+        return None
+    limit = MAX_PDF if name == "memo.pdf" else MAX_SVG if name.endswith(".svg") else MAX_HTML
+    return read_capped(path, limit, side.label)
+
+
 def _identical(old: Side, new: Side) -> bool:
     if old.build_dir is None or new.build_dir is None:
-        return old.pdf is not None and new.pdf is not None and old.pdf.read_bytes() == new.pdf.read_bytes()
+        return old.pdf is not None and new.pdf is not None and _read(old, "memo.pdf") == _read(new, "memo.pdf")
     names = {"figures.json", "memo.html", "memo.pdf"}
     names |= {f"charts/{n}.svg" for n in (*old.charts, *new.charts)}
-    for name in sorted(names):
-        a, b = old.file(name), new.file(name)
-        if (a is None) != (b is None) or (a and b and a.read_bytes() != b.read_bytes()):
-            return False
-    return True
+    return all(_read(old, name) == _read(new, name) for name in sorted(names))
 
 
 def compare(old: Side, new: Side, *, page_images: bool = True) -> Changes:
@@ -454,13 +530,13 @@ def compare(old: Side, new: Side, *, page_images: bool = True) -> Changes:
             for k in sorted(set(old_versions) | set(new_versions))
             if old_versions.get(k) != new_versions.get(k)
         }
-        old_html, new_html = old.file("memo.html"), new.file("memo.html")
-        if old_html and new_html:
+        old_html, new_html = _read(old, "memo.html"), _read(new, "memo.html")
+        if old_html is not None and new_html is not None:
             changes.prose, changes.guards = sentence_changes(
-                old_html.read_text(encoding="utf-8"), new_html.read_text(encoding="utf-8")
+                old_html.decode("utf-8", "replace"), new_html.decode("utf-8", "replace")
             )
         changes.charts = chart_changes(old, new)
-    if old.pdf and new.pdf and old.pdf.read_bytes() != new.pdf.read_bytes():
+    if old.pdf and new.pdf and _read(old, "memo.pdf") != _read(new, "memo.pdf"):
         from memo.review.pages import compare as compare_pages  # numpy and pdfium, only when the PDFs differ
 
         changes.pages = compare_pages(old.pdf, new.pdf, images=page_images)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from memo.errors import MemoError
+from memo.review.sides import DiffTrouble
 
 SCALE = 1.25  # 90 dpi: enough to read a figure, small enough to compare in milliseconds
 PIXEL_TOLERANCE = 48  # a channel must move this much (of 255) to count; absorbs anti-aliasing
@@ -24,13 +27,31 @@ MIN_CHANGED_PIXELS = 2  # fewer than this in a cell is noise
 MATCH_THRESHOLD = 0.3  # pages less similar than this are never paired
 FOOTER_BAND = 0.08  # the bottom of the page, where the running footer numbers pages
 PAGE_NUMBER = re.compile(r"\bPage \d+ of \d+\b")
+# What memo diff rasterises, at most, checked on the page sizes before any page is drawn (the bundled memo: 27 A4
+# pages, 0.8 million pixels each). Pages are drawn two at a time, as they are compared.
+MAX_PAGES = 300  # per PDF
+MAX_PAGE_SIDE = 3600.0  # points (50 inches), width or height; A0 is 2384 x 3370
+MAX_PIXELS = 250_000_000  # per PDF, at SCALE: about 320 A4 pages
 
 
 @dataclass
 class Page:
     number: int  # 1-based
     words: list[str]
-    image: np.ndarray  # H x W x 3, uint8
+    draw: Callable[[], np.ndarray] | None = None  # renders the page (H x W x 3, uint8) when it is first needed
+    _image: np.ndarray | None = None
+
+    @property
+    def image(self) -> np.ndarray:
+        if self._image is None:
+            assert self.draw is not None
+            self._image = self.draw()
+        return self._image
+
+    def release(self) -> None:
+        """Drop the drawn image (it is drawn again if needed): only the pages being compared stay in memory."""
+        if self.draw is not None:
+            self._image = None
 
 
 @dataclass
@@ -50,23 +71,63 @@ class PageReport:
     changes: list[PageChange]
 
 
-def read_pages(path: Path, scale: float = SCALE) -> list[Page]:
+def check_bounds(document: Any, path: Path, scale: float = SCALE) -> None:
+    """Refuse a PDF whose pages memo diff should not draw: too many, too large, or too many pixels in all."""
+    count = len(document)
+    if count > MAX_PAGES:
+        raise DiffTrouble(f"memo diff: {path}: {count} pages, over the {MAX_PAGES} memo diff compares")
+    pixels = 0.0
+    for index in range(count):
+        width, height = document.get_page_size(index)
+        if not (math.isfinite(width) and math.isfinite(height)) or width <= 0 or height <= 0:
+            raise DiffTrouble(f"memo diff: {path}: page {index + 1} has no size ({width} x {height} pt)")
+        if max(width, height) > MAX_PAGE_SIDE:
+            raise DiffTrouble(
+                f"memo diff: {path}: page {index + 1} is {width:.0f} x {height:.0f} pt, over the "
+                f"{MAX_PAGE_SIDE:.0f} pt a side memo diff draws"
+            )
+        pixels += math.ceil(width * scale) * math.ceil(height * scale)
+    if pixels > MAX_PIXELS:
+        raise DiffTrouble(
+            f"memo diff: {path}: its pages come to {pixels / 1e6:.0f} million pixels, over the "
+            f"{MAX_PIXELS / 1e6:.0f} million memo diff draws"
+        )
+
+
+@contextmanager
+def opened(path: Path, scale: float = SCALE) -> Iterator[list[Page]]:
+    """The pages of a PDF, with their words read and their images drawn when first used; refused before anything
+    is drawn when past the bounds (:func:`check_bounds`)."""
     import pypdfium2 as pdfium
 
     try:
         document = pdfium.PdfDocument(str(path))
     except (pdfium.PdfiumError, OSError) as exc:
-        raise MemoError(f"{path}: cannot read PDF ({exc})") from None
-    pages = []
+        raise DiffTrouble(f"memo diff: {path}: cannot read PDF ({exc})") from None
     try:
+        check_bounds(document, path, scale)
+        pages = []
         for index in range(len(document)):
-            page = document[index]
-            text = PAGE_NUMBER.sub("Page # of #", page.get_textpage().get_text_bounded())
-            image = np.asarray(page.render(scale=scale).to_pil().convert("RGB"))
-            pages.append(Page(index + 1, re.findall(r"\S+", text), image))
+            text = PAGE_NUMBER.sub("Page # of #", document[index].get_textpage().get_text_bounded())
+
+            def draw(index: int = index) -> np.ndarray:
+                return np.asarray(document[index].render(scale=scale).to_pil().convert("RGB"))
+
+            pages.append(Page(index + 1, re.findall(r"\S+", text), draw))
+        yield pages
+    except pdfium.PdfiumError as exc:
+        raise DiffTrouble(f"memo diff: {path}: cannot read PDF ({exc})") from None
     finally:
         document.close()
-    return pages
+
+
+def read_pages(path: Path, scale: float = SCALE) -> list[Page]:
+    """Every page of a PDF, drawn (within the bounds of :func:`check_bounds`)."""
+    with opened(path, scale) as pages:
+        for page in pages:
+            page._image = page.image
+            page.draw = None
+        return pages
 
 
 def _signature(words: Sequence[str]) -> set[tuple[str, str]]:
@@ -186,33 +247,40 @@ def highlighted(image: np.ndarray, boxes: Sequence[tuple[int, int, int, int]]) -
 
 
 def compare(old_pdf: Path, new_pdf: Path, *, images: bool = True) -> PageReport:
-    old, new = read_pages(old_pdf), read_pages(new_pdf)
-    pairs = align(old, new)
-    changes: list[PageChange] = []
-    for a, b in pairs:
-        if a is not None and b is not None:
-            boxes = changed_boxes(old[a - 1].image, new[b - 1].image)
-            if old[a - 1].words == new[b - 1].words:
-                boxes = [box for box in boxes if not _in_footer(box, new[b - 1].image)]
-            if not boxes:
-                continue
-            change = PageChange("changed", a, b, boxes)
-            if images:
-                change.images = {
-                    "old": png(old[a - 1].image),
-                    "new": png(new[b - 1].image),
-                    "highlighted": highlighted(new[b - 1].image, boxes),
-                }
-        elif b is not None:
-            image = new[b - 1].image
-            full = [(0, 0, image.shape[1], image.shape[0])]
-            change = PageChange("inserted", None, b, full)
-            if images:
-                change.images = {"new": png(image), "highlighted": highlighted(image, full)}
-        else:
-            image = old[a - 1].image
-            change = PageChange("removed", a, None, [(0, 0, image.shape[1], image.shape[0])])
-            if images:
-                change.images = {"old": png(image)}
-        changes.append(change)
-    return PageReport(len(old), len(new), pairs, changes)
+    with opened(old_pdf) as old, opened(new_pdf) as new:
+        pairs = align(old, new)
+        changes: list[PageChange] = []
+        for a, b in pairs:
+            change = _compare_pair(old[a - 1] if a else None, new[b - 1] if b else None, images)
+            for page in (old[a - 1] if a else None, new[b - 1] if b else None):
+                if page is not None:
+                    page.release()
+            if change is not None:
+                changes.append(change)
+        return PageReport(len(old), len(new), pairs, changes)
+
+
+def _compare_pair(old: Page | None, new: Page | None, images: bool) -> PageChange | None:
+    if old is not None and new is not None:
+        boxes = changed_boxes(old.image, new.image)
+        if old.words == new.words:
+            boxes = [box for box in boxes if not _in_footer(box, new.image)]
+        if not boxes:
+            return None
+        change = PageChange("changed", old.number, new.number, boxes)
+        if images:
+            change.images = {"old": png(old.image), "new": png(new.image), "highlighted": highlighted(new.image, boxes)}
+        return change
+    if new is not None:
+        image = new.image
+        full = [(0, 0, image.shape[1], image.shape[0])]
+        change = PageChange("inserted", None, new.number, full)
+        if images:
+            change.images = {"new": png(image), "highlighted": highlighted(image, full)}
+        return change
+    assert old is not None
+    image = old.image
+    change = PageChange("removed", old.number, None, [(0, 0, image.shape[1], image.shape[0])])
+    if images:
+        change.images = {"old": png(image)}
+    return change

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -26,6 +29,144 @@ class DiffTrouble(MemoError):
     """The diff could not be made (bad or missing input): exit status 2, like diff(1)."""
 
     exit_status = 2
+
+
+# What memo diff reads from a build folder, at most (the bundled memo's are 130 KB, 370 KB, 420 KB, 40 KB).
+MAX_FIGURES_JSON = 16 * 1024 * 1024
+MAX_HTML = 16 * 1024 * 1024
+MAX_PDF = 64 * 1024 * 1024
+MAX_SVG = 4 * 1024 * 1024
+MAX_NAME = 200  # characters of a figure, input or chart name in figures.json
+MAX_NUMBER = 1e300  # so that a difference or a ratio of two recorded numbers stays finite
+CHART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,199}")  # a file name under charts/, as memo writes them
+
+
+def read_capped(path: Path, limit: int, what: str, command: str = "memo diff") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (a FIFO, a device or a bigger file is refused at
+    once, before it is read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise DiffTrouble(f"{command}: {what}: cannot read {path} ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DiffTrouble(f"{command}: {what}: {path} is not a regular file")
+        if info.st_size > limit:
+            raise DiffTrouble(
+                f"{command}: {what}: {path} is {info.st_size:,} bytes, over the {limit:,} {command} reads"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise DiffTrouble(f"{command}: {what}: cannot read {path} ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise DiffTrouble(f"{command}: {what}: {path} is over the {limit:,} bytes {command} reads")
+    return data
+
+
+def read_build_json(path: Path, what: str, limit: int = MAX_FIGURES_JSON, command: str = "memo diff") -> Any:
+    """A JSON file of a build or a site: size-capped, UTF-8, no NaN or Infinity, nesting Python can parse."""
+
+    def constant(name: str) -> None:
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        return json.loads(read_capped(path, limit, what, command).decode("utf-8"), parse_constant=constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise DiffTrouble(f"{command}: {what}: {path} is not valid JSON ({reason})") from None
+
+
+class _Shape:
+    """Checks one figures.json against the shape memo writes, naming the first key that is wrong."""
+
+    def __init__(self, path: Path, what: str, command: str = "memo diff") -> None:
+        self.path, self.what, self.command = path, what, command
+
+    def fail(self, where: str, expected: str) -> DiffTrouble:
+        return DiffTrouble(
+            f"{self.command}: {self.what}: {self.path}: {where} must be {expected}; is it a figures.json memo wrote?"
+        )
+
+    def mapping(self, value: Any, where: str, names: re.Pattern[str] | None = None) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, "an object")
+        for name in value:
+            if len(name) > MAX_NAME or (names is not None and not names.fullmatch(name)):
+                raise self.fail(f"{where} name {name[:MAX_NAME]!r}", "letters, digits, '_' or '-', at most 200")
+        return value
+
+    def entries(self, value: Any, where: str, names: re.Pattern[str] | None = None) -> dict[str, dict[str, Any]]:
+        for name, entry in self.mapping(value, where, names).items():
+            if not isinstance(entry, dict):
+                raise self.fail(f"{where}.{name}", "an object")
+        return value
+
+    def number(self, value: Any, where: str, text: bool = False) -> None:
+        if isinstance(value, str) and text and len(value) <= MAX_NAME:
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise self.fail(where, "a finite number" + (" or a short text" if text else ""))
+        if abs(value) > MAX_NUMBER:
+            raise self.fail(where, f"a number between -{MAX_NUMBER:g} and {MAX_NUMBER:g}")
+
+    def values(self, entry: dict[str, Any], where: str, text: bool = False, required: bool = True) -> None:
+        if required and "value" not in entry:
+            raise self.fail(f"{where}.value", "given")
+        for part in ("value", "low", "high"):
+            if entry.get(part) is not None:
+                self.number(entry[part], f"{where}.{part}", text)
+        if (entry.get("low") is None) != (entry.get("high") is None):
+            raise self.fail(f"{where}.low and .high", "given together")
+
+    def text(self, entry: dict[str, Any], key: str, where: str, required: bool = False) -> None:
+        if (required or key in entry) and not isinstance(entry.get(key), str):
+            raise self.fail(f"{where}.{key}", "a text")
+
+    def texts(self, entry: dict[str, Any], key: str, where: str) -> None:
+        value = entry.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self.fail(f"{where}.{key}", "a list of texts")
+
+    def check(self, data: Any) -> None:
+        if not isinstance(data, dict):
+            raise self.fail("the file", "an object")
+        for name, entry in self.entries(data.get("figures"), "figures").items():
+            self.values(entry, f"figures.{name}")
+            self.text(entry, "unit", f"figures.{name}", required=True)
+            self.text(entry, "label", f"figures.{name}")
+            self.texts(entry, "inputs", f"figures.{name}")
+        for name, entry in self.entries(data.get("inputs", {}), "inputs").items():
+            self.values(entry, f"inputs.{name}", text=True)
+            self.text(entry, "unit", f"inputs.{name}", required=True)
+            if entry.get("sourced") is not None:
+                sourced = self.entries({"sourced": entry["sourced"]}, f"inputs.{name}")["sourced"]
+                self.values(sourced, f"inputs.{name}.sourced", text=True, required=False)
+        for name, entry in self.entries(data.get("charts", {}), "charts", CHART_NAME).items():
+            self.text(entry, "title", f"charts.{name}")
+            self.texts(entry, "figures", f"charts.{name}")
+        claims = data.get("claims") if data.get("claims") is not None else []
+        if not isinstance(claims, list) or not all(isinstance(c, dict) for c in claims):
+            raise self.fail("claims", "a list of objects")
+        for index, claim in enumerate(claims):
+            self.text(claim, "id", f"claims[{index}]", required=True)
+            self.text(claim, "text", f"claims[{index}]")
+        build = data.get("build", {})
+        if not isinstance(build, dict) or not isinstance(build.get("versions", {}), dict):
+            raise self.fail("build.versions", "an object")
+        if not all(isinstance(v, str) for v in build.get("versions", {}).values()):
+            raise self.fail("build.versions", "an object of texts")
+        self.mapping(data.get("units", {}), "units")
+
+
+def check_figures_json(data: Any, path: Path, what: str, command: str = "memo diff") -> dict[str, Any]:
+    """``data`` when it has the shape memo writes figures.json in (the parts memo diff and memo publish read);
+    otherwise one line naming the file and the first key that is wrong (exit 2)."""
+    _Shape(path, what, command).check(data)
+    return data
 
 
 @dataclass
@@ -53,32 +194,31 @@ class Side:
         return {c["id"]: c for c in entries if isinstance(c, dict) and "id" in c}
 
     def file(self, name: str) -> Path | None:
+        """A file of the build folder by its relative name; None when there is none or the name (a chart's, from
+        figures.json) leads outside the folder."""
         if self.build_dir is None:
             return None
-        path = self.build_dir / name
-        return path if path.is_file() else None
+        root = self.build_dir.resolve()
+        path = (root / name).resolve()
+        return path if path.is_relative_to(root) and path != root and path.is_file() else None
 
 
-def load_side(path: Path, label: str) -> Side:
+def load_side(path: Path, label: str, command: str = "memo diff") -> Side:
     if not path.exists():
-        raise DiffTrouble(f"memo diff: {label}: no such file or directory: {path}")
+        raise DiffTrouble(f"{command}: {label}: no such file or directory: {path}")
     if path.is_dir():
         figures_json = path / "figures.json"
-        if not figures_json.is_file():
-            raise DiffTrouble(f"memo diff: {label}: {path} has no figures.json; is it a build directory?")
-        try:
-            data = json.loads(figures_json.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DiffTrouble(f"memo diff: {label}: {figures_json} is not valid JSON ({exc})") from None
-        if not isinstance(data, dict) or not isinstance(data.get("figures"), dict):
-            raise DiffTrouble(f"memo diff: {label}: {figures_json} has no figures mapping")
+        if not figures_json.exists() and not figures_json.is_symlink():  # a FIFO or folder: refused by read_capped
+            raise DiffTrouble(f"{command}: {label}: {path} has no figures.json; is it a build directory?")
+        data = read_build_json(figures_json, label, command=command)
+        check_figures_json(data, figures_json, label, command)
         pdf = path / "memo.pdf"
         return Side(label, path, pdf if pdf.is_file() else None, data)
     if path.suffix.lower() == ".pdf":
-        if path.read_bytes()[:5] != b"%PDF-":
-            raise DiffTrouble(f"memo diff: {label}: {path} is not a PDF")
+        if read_capped(path, MAX_PDF, label)[:5] != b"%PDF-":
+            raise DiffTrouble(f"{command}: {label}: {path} is not a PDF")
         return Side(label, None, path, None)
-    raise DiffTrouble(f"memo diff: {label}: {path} is neither a build directory, an assumptions file nor a PDF")
+    raise DiffTrouble(f"{command}: {label}: {path} is neither a build directory, an assumptions file nor a PDF")
 
 
 def use_recorded_units(*sides: Side) -> None:
