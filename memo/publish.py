@@ -195,9 +195,10 @@ def _site_guarded(run: Callable[..., Published]) -> Callable[..., Published]:
         with outdir.locked(real, "--site"):
             for leftover in (real / "v").glob(".publish-*"):
                 shutil.rmtree(leftover, ignore_errors=True)  # of a publish killed while copying
-            if outdir.read_marker(real) is None:
+            published = run(build_dir, real, *args, **kwargs)
+            if outdir.read_marker(real) is None and real.is_dir():  # after, so that a refusal leaves no folder
                 write_outputs(real, {outdir.MARKER: outdir.marker("site", [])})
-            return run(build_dir, real, *args, **kwargs)
+            return published
 
     return guarded
 
