@@ -10,6 +10,7 @@ the output see only real changes. What the previous run did not write (a user's 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -55,11 +56,11 @@ def _switch_whole(real: Path, files: Mapping[str, bytes], kind: str, step: Pause
         step("carried")
         _switch(staging, real, step)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_outputs(staging)
         raise
     step("switched")
     _fsync_dir(real.parent)
-    shutil.rmtree(staging, ignore_errors=True)  # the previous outputs, now at the staging name
+    remove_outputs(staging)  # the previous outputs, now at the staging name
     step("cleaned")
     return changed
 
@@ -179,8 +180,30 @@ def clean_leftovers(real: Path) -> None:
                 continue
             if kind == ASIDE and not os.path.lexists(real):
                 os.rename(path, real)
-            elif not any(os.scandir(path)) or outdir.made_by(path) is not None:
-                shutil.rmtree(path, ignore_errors=True)
+            elif _only_a_marker(path) or outdir.made_by(path) is not None:
+                remove_outputs(path)
+
+
+def _only_a_marker(folder: Path) -> bool:
+    """Empty, or holding only a marker (perhaps half written: a kill came before any output)."""
+    with os.scandir(folder) as entries:
+        return {entry.name for entry in entries} <= {outdir.MARKER}
+
+
+def remove_outputs(folder: Path) -> None:
+    """Remove a folder of outputs, its marker last: a kill part way leaves a folder still known to be memo's."""
+    try:
+        with os.scandir(folder) as entries:
+            listing = [entry for entry in entries if entry.name != outdir.MARKER]
+    except OSError:  # gone already (the first run's new folder became the output folder itself)
+        return
+    for entry in listing:
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _escape(name: str) -> str:
