@@ -86,6 +86,7 @@ def render_memo(
     fmt_units(project)
     inputs = read_inputs(options.assumptions, project.model, options.overrides, options.display_name)
     assumptions = with_scenario(inputs.assumptions, options.scenario)
+    css = _stylesheet(project)
     timings.mark("load and validate")
     figures, checks = compute(assumptions, inputs.as_filed)
     analysis = analyse(assumptions, figures, inputs.assumptions, project.settings.tornado)
@@ -104,7 +105,7 @@ def render_memo(
         checks,
         charts,
         content,
-        css=project.stylesheet.read_text(encoding="utf-8"),
+        css=css,
         inputs=all_inputs,
         analysis=analysis,
         scenario=options.scenario,
@@ -174,6 +175,15 @@ def _pdf(memo: RenderedMemo, options: BuildOptions, store: Cache) -> bytes:
     return store.through(
         "pdf", pdf_key, lambda: pdf.write_pdf(memo.html, out_dir=options.out_dir, project_dir=root, as_of=as_of)
     )
+
+
+def _stylesheet(project: Project) -> str:
+    """The project's stylesheet, read like every project file: a regular file, bounded, UTF-8."""
+    from memo.load import decode, read_bounded
+    from memo.project import display
+
+    name = display(project.stylesheet)
+    return decode(read_bounded(project.stylesheet, name), name)
 
 
 def fmt_units(project: Project) -> None:

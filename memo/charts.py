@@ -25,7 +25,7 @@ from memo import format as fmt
 from memo.cache import Cache
 from memo.cache import key as cache_key
 from memo.converter import ConversionError, Converter, InProcess
-from memo.errors import Diagnostic, InputError, MemoError
+from memo.errors import Diagnostic, InputError, MemoError, did_you_mean
 from memo.model import Figure, Spec
 from memo.schema import InputSpec
 from memo.svg import scope_ids
@@ -86,12 +86,7 @@ class UnknownName(KeyError):
     """A chart asked for a figure or input the model does not define."""
 
     def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
-        import difflib
-
-        hint = difflib.get_close_matches(name, list(known), n=1)
-        self.message = f"{kind} '{name}': the model defines no such {kind}" + (
-            f" (did you mean '{hint[0]}'?)" if hint else ""
-        )
+        self.message = f"{kind} '{name}': the model defines no such {kind}" + did_you_mean(name, known)
         super().__init__(self.message)
 
 

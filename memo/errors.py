@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -44,3 +45,11 @@ class UsageError(MemoError):
     """The command line itself is wrong; exit 2 like argparse."""
 
     exit_status = 2
+
+
+def did_you_mean(name: object, known: Iterable[str], otherwise: str = "") -> str:
+    """`` (did you mean 'x'?)`` for the known name closest to ``name``, or ``otherwise`` when none is close."""
+    import difflib
+
+    hint = difflib.get_close_matches(name, list(known), n=1) if isinstance(name, str) else []
+    return f" (did you mean '{hint[0]}'?)" if hint else otherwise

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from memo.errors import Diagnostic, InputError
+from memo.errors import Diagnostic, InputError, did_you_mean
 
 MAX_BYTES = 1_000_000  # schema.MAX_FILE_BYTES
 MAX_DEPTH = 32
@@ -110,13 +110,15 @@ class Document:
         for depth, part in enumerate(path[:-1]):
             if not isinstance(parent, dict) or part not in parent:
                 known = dotted(path[:depth]) or "the file"
-                raise InputError([Diagnostic(origin, index, 1, key, f"no key '{part}' in {known}")])
+                hint = did_you_mean(part, parent) if isinstance(parent, dict) else ""
+                raise InputError([Diagnostic(origin, index, 1, key, f"no key '{part}' in {known}{hint}")])
             parent = parent[part]
         if not isinstance(parent, dict):
             raise InputError([Diagnostic(origin, index, 1, key, f"{dotted(path[:-1])} is not a mapping")])
         if path[-1] not in parent:
             known = dotted(path[:-1]) or "the file"
-            raise InputError([Diagnostic(origin, index, 1, key, f"no key '{path[-1]}' in {known}")])
+            hint = did_you_mean(path[-1], parent)
+            raise InputError([Diagnostic(origin, index, 1, key, f"no key '{path[-1]}' in {known}{hint}")])
         target = parent.get(path[-1])
         if isinstance(target, dict):  # an input entry: set its value, or its base when it has a range
             path = (*path, "base" if "base" in target else "value")

@@ -19,7 +19,7 @@ from typing import Any
 
 from memo import expr, load, schema
 from memo.cache import files_digest
-from memo.errors import Diagnostic, InputError, MemoError
+from memo.errors import Diagnostic, InputError, MemoError, did_you_mean
 from memo.model import FigureDef, ModelError, Spec, evaluation_order
 from memo.validate import Checker
 
@@ -494,10 +494,7 @@ def _fewest(
 
 
 def _closest(name: str, known: list[str]) -> str:
-    import difflib
-
-    hint = difflib.get_close_matches(name, known, n=1)
-    return f" (did you mean '{hint[0]}'?)" if hint else ""
+    return did_you_mean(name, known)
 
 
 def _declared_names(doc: load.Document | None) -> tuple[set[str] | None, set[str] | None]:

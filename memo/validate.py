@@ -6,7 +6,6 @@ One validator per key; every problem is collected and reported together with its
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 import re
 import urllib.parse
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memo import schema
-from memo.errors import Diagnostic, InputError
+from memo.errors import Diagnostic, InputError, did_you_mean
 from memo.load import Document, Path_
 from memo.model import Spec
 
@@ -214,8 +213,7 @@ class Checker:
         allowed = list(allowed)
         if isinstance(value, str) and value in allowed:
             return value
-        hint = difflib.get_close_matches(value, allowed, n=1) if isinstance(value, str) else []
-        suggestion = f" (did you mean '{hint[0]}'?)" if hint else f"; expected one of: {', '.join(allowed)}"
+        suggestion = did_you_mean(value, allowed, f"; expected one of: {', '.join(allowed)}")
         self.error(path, f"unknown {what} {_kind(value)}{suggestion}")
         return None
 
@@ -232,8 +230,7 @@ class Checker:
         allowed = list(allowed)
         for key in given:
             if key not in allowed:
-                hint = difflib.get_close_matches(key, allowed, n=1)
-                suggestion = f" (did you mean '{hint[0]}'?)" if hint else f"; expected one of: {', '.join(allowed)}"
+                suggestion = did_you_mean(key, allowed, f"; expected one of: {', '.join(allowed)}")
                 self.error((*path, key), f"unknown key '{key}'{suggestion}", of_key=True)
 
     def required(self, given: Mapping[str, Any], keys: Iterable[str], path: Path_) -> None:
@@ -606,10 +603,7 @@ def _validate_stated(check: Checker, value: Any, path: Path_, figure_names: set[
         check.required(entry, ("figure", "tolerance", "where"), item_path)
         figure = check.text(entry["figure"], (*item_path, "figure")) if "figure" in entry else None
         if figure is not None and figure_names and figure not in figure_names:
-            hint = difflib.get_close_matches(figure, figure_names, n=1)
-            check.error(
-                (*item_path, "figure"), f"unknown figure '{figure}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
-            )
+            check.error((*item_path, "figure"), f"unknown figure '{figure}'" + did_you_mean(figure, figure_names))
             figure = None
         numbers = {
             k: _non_negative(check, entry[k], (*item_path, k))
@@ -640,8 +634,7 @@ def _non_negative(check: Checker, value: Any, path: Path_) -> float | None:
 def _input_name(check: Checker, value: Any, path: Path_, *, of_key: bool = False) -> str | None:
     name = check.text(value, path)
     if name is not None and name not in check.inputs:
-        hint = difflib.get_close_matches(name, check.inputs, n=1)
-        message = f"unknown input '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+        message = f"unknown input '{name}'" + did_you_mean(name, check.inputs)
         check.error(path, message, of_key=of_key)
         return None
     return name
@@ -650,8 +643,7 @@ def _input_name(check: Checker, value: Any, path: Path_, *, of_key: bool = False
 def _figure_name(check: Checker, value: Any, path: Path_, figures: set[str]) -> str | None:
     name = check.text(value, path)
     if name is not None and name not in figures:
-        hint = difflib.get_close_matches(name, figures, n=1)
-        check.error(path, f"unknown figure '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+        check.error(path, f"unknown figure '{name}'" + did_you_mean(name, figures))
         return None
     return name
 
@@ -881,9 +873,9 @@ def _conditions(
             continue
         unknown = [n for n in parsed.names if n not in names]
         if unknown:
-            hint = difflib.get_close_matches(unknown[0], names, n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-            check.error(holds, misnamed(unknown[0]) or f"unknown {noun} '{unknown[0]}'{suggestion}")
+            check.error(
+                holds, misnamed(unknown[0]) or f"unknown {noun} '{unknown[0]}'" + did_you_mean(unknown[0], names)
+            )
             continue
         if not parsed.is_condition:
             check.error(holds, f"a {kind} must compare {noun}s (use < <= > >= == !=)")

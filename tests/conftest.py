@@ -46,3 +46,32 @@ def memo(*args: str, cwd: Path, timeout: int = 600, bundled: bool = True) -> sub
     return subprocess.run(
         [sys.executable, "-m", "memo", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def run_measured(
+    command: list[str | bytes], cwd: Path, env: dict[str, str], timeout: float = 120
+) -> tuple[subprocess.CompletedProcess[str], float, int]:
+    """``command`` in a fresh process: its result, wall time in seconds and peak resident memory in bytes (its
+    own and that of every process it waited for, as wait4 reports), measured for this process alone."""
+    import tempfile
+    import time
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                child.kill()
+                _, status, usage = os.wait4(child.pid, 0)
+                break
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        texts = [stream.read().decode("utf-8", "replace") for stream in (out, err)]
+    return subprocess.CompletedProcess(command, child.returncode, *texts), elapsed, usage.ru_maxrss * 1024

@@ -11,7 +11,7 @@ import pytest
 
 from memo.cache import Cache, key
 from tests.bundled import build
-from tests.conftest import BUNDLED, ROOT
+from tests.conftest import BUNDLED, ROOT, run_measured
 
 
 @pytest.fixture
@@ -93,7 +93,9 @@ def test_one_input_edit_reuses_the_charts_it_does_not_touch(tmp_path: Path, cach
 def test_no_cache_flag_bypasses_the_cache(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MEMO_CACHE_DIR": str(tmp_path / "cache")}
     command = [sys.executable, "-m", "memo", "build", "--assumptions", str(BUNDLED), "--out", str(tmp_path / "out")]
-    subprocess.run([*command, "--no-cache"], env=env, check=True, capture_output=True)
+    cold, _, peak = run_measured([*command, "--no-cache"], ROOT, env, timeout=600)
+    assert cold.returncode == 0, cold.stderr
     assert not (tmp_path / "cache").exists()
+    assert peak < 1.5 * 2**30, f"the bundled build peaked at {peak / 2**20:.0f} MB"  # with its converter
     again = subprocess.run([*command, "--no-cache"], env=env, check=True, capture_output=True, text=True)
     assert "figures computed" in again.stdout  # every stage ran (and found the same bytes to write)

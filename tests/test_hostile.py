@@ -7,7 +7,6 @@ every command across them, in a fresh process each, as a user would.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BUNDLED, PROJECT_PARTS, ROOT
+from tests.forked import memo_forked
 
 
 @pytest.fixture(scope="module")
@@ -172,40 +172,16 @@ def run(
     )
 
 
-def run_forked(project: Path, cases: list[Case], timeout: float = 30) -> list[subprocess.CompletedProcess[str]]:
-    """Many commands, each in a fork of one warm process (tests/forked.py): the same isolation, a fraction of
-    the start-up time."""
-    env = {"MEMO_CACHE_DIR": str(project / ".memo-cache")}
-    requests = [
-        {
-            "args": c.args,
-            "cwd": str(project),
-            "env": {**env, **dict(c.env)},
-            "timeout": timeout,
-            "ceiling": _ceiling(c.args),
-        }
-        for c in cases
-    ]
-    answer = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "forked.py")],
-        input=json.dumps(requests),
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=timeout * len(cases),
-    )
-    return [
-        subprocess.CompletedProcess(c.args, r["status"], r["stdout"], r["stderr"])
-        for c, r in zip(cases, json.loads(answer.stdout), strict=True)
-    ]
+def run_forked(project: Path, case: Case, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """One command in a fork of a warm process (tests/forked.py): the same isolation, a fraction of the start-up."""
+    env = {"MEMO_CACHE_DIR": str(project / ".memo-cache"), **dict(case.env)}
+    return memo_forked(case.args, project, env, timeout, _ceiling(case.args))
 
 
 @pytest.fixture(scope="module")
 def answers(project: Path) -> dict[Case, subprocess.CompletedProcess[str]]:
-    forked = [c for c in CASES if not STARTUP & dict(c.env).keys()]
-    return dict(zip(forked, run_forked(project, forked), strict=True)) | {
-        c: run(project, c.args, dict(c.env)) for c in CASES if STARTUP & dict(c.env).keys()
+    return {
+        c: run(project, c.args, dict(c.env)) if STARTUP & dict(c.env).keys() else run_forked(project, c) for c in CASES
     }
 
 
@@ -274,17 +250,28 @@ def test_text_from_the_project_is_escaped_on_the_terminal() -> None:
     )
 
 
-def peak_memory(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, int]:
-    """Exit status and peak resident memory in bytes of ``command`` and every process it waited for."""
-    with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as child:
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, usage.ru_maxrss * 1024
+def test_a_stylesheet_that_is_no_file_is_refused_at_load(tmp_path: Path) -> None:
+    """Project files beyond the YAML ones are read bounded too: a FIFO as styles/memo.css would block forever."""
+    (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
+    root = tmp_path / "memo"
+    root.mkdir()
+    for name in PROJECT_PARTS:
+        if name != "styles":
+            (root / name).symlink_to(ROOT / name)
+    (root / "styles").mkdir()
+    os.mkfifo(root / "styles" / "memo.css")
+    shutil.copy(BUNDLED, root / "assumptions.yaml")
+    result = memo_forked(["build"], root, {"MEMO_CACHE_DIR": str(tmp_path / "cache")}, timeout=60, ceiling=None)
+    assert_answered(result, 1, "build with a FIFO stylesheet")
+    assert (
+        result.stderr.strip()
+        == "styles/memo.css:1:1: error: is not a regular file (a named pipe); give the path of a file"
+    )
 
 
-def test_the_bundled_build_stays_under_one_and_a_half_gigabytes(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MEMO_CACHE_DIR": str(tmp_path / "cache")}
-    command = [sys.executable, "-m", "memo", "build", "--no-cache", "--out", str(tmp_path / "build")]
-    status, peak = peak_memory(command, ROOT, env)
-    assert status == 0
-    assert peak < 1.5 * 2**30, f"peak {peak / 2**20:.0f} MB"
+def test_a_mistyped_set_key_gets_a_suggestion(project: Path) -> None:
+    result = run_forked(project, case(1, "check", "--set", "users.convrsion_rate=0.05"))
+    assert_answered(result, 1, "check --set users.convrsion_rate")
+    assert result.stderr.strip() == (
+        "--set:1:1: error: users.convrsion_rate: no key 'convrsion_rate' in users (did you mean 'conversion_rate'?)"
+    )

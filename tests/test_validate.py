@@ -268,7 +268,7 @@ class TestOverrides:
 
     def test_override_of_an_unknown_key(self, tmp_path: Path, bundled_text: str) -> None:
         assert _errors(tmp_path, bundled_text, ("users.conversion=0.1", "nope.x=1")) == [
-            "--set:1:1: error: users.conversion: no key 'conversion' in users",
+            "--set:1:1: error: users.conversion: no key 'conversion' in users (did you mean 'conversion_rate'?)",
             "--set:2:1: error: nope.x: no key 'nope' in the file",
         ]
 
