@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,24 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "cache"
     monkeypatch.setenv("MEMO_CACHE_DIR", str(path))
     return path
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One cold build, shared: the cache it filled and its outputs (computed from nothing, like --no-cache's)."""
+    root = tmp_path_factory.mktemp("seed")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MEMO_CACHE_DIR", str(root / "cache"))
+        result = build(BUNDLED, root / "out")
+    assert result.cache is not None and result.cache.hits == []
+    return root / "cache", root / "out"
+
+
+@pytest.fixture
+def warm_cache(cache_dir: Path, seeded: tuple[Path, Path]) -> Path:
+    """This test's own copy of the seeded cache."""
+    shutil.copytree(seeded[0], cache_dir)
+    return cache_dir
 
 
 def _files(out: Path) -> dict[str, tuple[bytes, int]]:
@@ -44,7 +63,7 @@ def test_keys_separate_their_parts() -> None:
     assert key(b"x") == key("x")
 
 
-def test_a_no_op_rebuild_touches_nothing(tmp_path: Path, cache_dir: Path) -> None:
+def test_a_no_op_rebuild_touches_nothing(tmp_path: Path, warm_cache: Path) -> None:
     out = tmp_path / "out"
     build(BUNDLED, out)
     before = _files(out)
@@ -53,7 +72,7 @@ def test_a_no_op_rebuild_touches_nothing(tmp_path: Path, cache_dir: Path) -> Non
     assert _files(out) == before
 
 
-def test_a_damaged_output_is_rebuilt(tmp_path: Path, cache_dir: Path) -> None:
+def test_a_damaged_output_is_rebuilt(tmp_path: Path, warm_cache: Path) -> None:
     out = tmp_path / "out"
     build(BUNDLED, out)
     good = (out / "memo.pdf").read_bytes()
@@ -63,11 +82,13 @@ def test_a_damaged_output_is_rebuilt(tmp_path: Path, cache_dir: Path) -> None:
     assert (out / "memo.pdf").read_bytes() == good
 
 
-def test_corrupt_cache_entries_never_reach_the_outputs(tmp_path: Path, cache_dir: Path) -> None:
-    reference = tmp_path / "reference"
-    build(BUNDLED, reference, use_cache=False)
-    build(BUNDLED, tmp_path / "warm")
-    for entry in cache_dir.rglob("*"):
+def test_corrupt_cache_entries_never_reach_the_outputs(
+    tmp_path: Path, warm_cache: Path, seeded: tuple[Path, Path]
+) -> None:
+    reference = seeded[1]  # built from an empty cache: every stage computed
+    entries = [entry for entry in warm_cache.rglob("*") if entry.is_file()]
+    assert {e.parent.parent.name for e in entries} >= {"chart", "pdf"}
+    for entry in entries:
         if entry.is_file():
             data = entry.read_bytes()
             entry.write_bytes(data[:-10] + b"0123456789")
@@ -78,8 +99,7 @@ def test_corrupt_cache_entries_never_reach_the_outputs(tmp_path: Path, cache_dir
         assert (out / name).read_bytes() == (reference / name).read_bytes(), name
 
 
-def test_one_input_edit_reuses_the_charts_it_does_not_touch(tmp_path: Path, cache_dir: Path) -> None:
-    build(BUNDLED, tmp_path / "first")
+def test_one_input_edit_reuses_the_charts_it_does_not_touch(tmp_path: Path, warm_cache: Path) -> None:
     edited = build(BUNDLED, tmp_path / "second", overrides=["users.paid_earlier=100001"])
     # users.paid_earlier feeds the paid-growth figures: the charts that show them run again, the rest are reused
     assert edited.cache.hits.count("chart") >= 8
