@@ -318,9 +318,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in argv or bool(os.environ.get("MEMO_DEBUG"))
     args = _parser().parse_args(argv)
+    debug = getattr(args, "debug", False) or bool(os.environ.get("MEMO_DEBUG"))
     try:
         return args.run(args)
     except MemoError as exc:
@@ -335,17 +334,17 @@ def _main(argv: list[str] | None) -> int:
     except Exception as exc:  # the last line of defence: one line and the documented exit status
         if debug:
             traceback.print_exc()
-        print(_unexpected(exc, args), file=sys.stderr)
+        print(_unexpected(exc, args, debug), file=sys.stderr)
         return 2 if args.command == "diff" else 1
 
 
-def _unexpected(exc: BaseException, args: argparse.Namespace) -> str:
+def _unexpected(exc: BaseException, args: argparse.Namespace, debug: bool) -> str:
     if isinstance(exc, MemoryError):
         return f"memo {args.command}: out of memory; the previous outputs are unchanged"
     if isinstance(exc, OSError) and exc.strerror:
         where = f"{exc.filename}: " if exc.filename is not None else ""
         return f"memo {args.command}: {where}{exc.strerror}; the previous outputs are unchanged"
-    hint = "" if "--debug" in sys.argv else " (run again with --debug for the traceback, and please report it)"
+    hint = "" if debug else " (run again with --debug for the traceback, and please report it)"
     return f"memo {args.command}: unexpected error: {type(exc).__name__}: {exc}{hint}"
 
 
