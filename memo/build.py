@@ -18,7 +18,7 @@ from memo import claims as claims_stage
 from memo import figures as figures_json
 from memo import fonts, model, outdir, outputs, pdf, render, site, stamp, validate
 from memo.analysis import Analysis, analyse, compute
-from memo.cache import Cache
+from memo.cache import Cache, code_digest
 from memo.cache import key as cache_key
 from memo.converter import Converter
 from memo.inputs import Inputs, assumptions_source, read_inputs, with_scenario
@@ -169,8 +169,9 @@ def _build(
 
 
 def _pdf(memo: RenderedMemo, options: BuildOptions, store: Cache) -> bytes:
-    """The PDF, from the cache when the final HTML, the renderer, the fonts and the project's files are the same."""
-    pdf_key = cache_key(memo.html, pdf.renderer_versions(), fonts.digest(), options.project_digest)
+    """The PDF, from the cache when the final HTML, the renderer, memo's code (which patches and drives it), the fonts
+    and the project's files are the same."""
+    pdf_key = cache_key(memo.html, pdf.renderer_versions(), code_digest(), fonts.digest(), options.project_digest)
     root, as_of = options.project.root, memo.assumptions.memo.as_of
     return store.through(
         "pdf", pdf_key, lambda: pdf.write_pdf(memo.html, out_dir=options.out_dir, project_dir=root, as_of=as_of)

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
+from math import inf
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -86,6 +87,42 @@ def _source_date(epoch: int) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
+# WeasyPrint decides a footnote "overflows" its area by comparing two sums of the same lengths added in a different
+# order (`last_child_bottom > footnote_area_bottom` in LayoutContext._update_footnote_area). The sums can differ in
+# the last bit, and then every footnote is moved to the page after its call (WeasyPrint issue 2502; seen with a
+# padding-top and a margin-top on @footnote). This is that method with the comparison given a tolerance far below
+# a device pixel; nothing else changes.
+_FOOTNOTE_TOLERANCE = 1e-6
+
+
+@cache
+def _patch_footnote_overflow() -> None:
+    from weasyprint.formatting_structure import build
+    from weasyprint.layout import LayoutContext
+    from weasyprint.layout.block import block_level_layout
+
+    def update_footnote_area(self) -> bool:
+        area = self.current_footnote_area
+        if area.height != "auto" and not self.in_column:
+            self.page_bottom += area.margin_height()
+        area.children = self.current_page_footnotes
+        if not area.children:
+            area.height = 0
+            if not self.in_column:
+                self.page_bottom -= area.margin_height()
+            return False
+        laid_out = block_level_layout(self, build.create_anonymous_boxes(area.deepcopy()), -inf, None, area.page)[0]
+        area.height = laid_out.height
+        if not self.in_column:
+            self.page_bottom -= laid_out.margin_height()
+        last = laid_out.children[-1]
+        last_bottom = last.position_y + last.margin_height() - last.margin_bottom
+        area_bottom = laid_out.position_y + laid_out.margin_height() - laid_out.margin_bottom
+        return last_bottom > area_bottom + _FOOTNOTE_TOLERANCE
+
+    LayoutContext._update_footnote_area = update_footnote_area
+
+
 @cache
 def font_configuration():
     from weasyprint.text.fonts import FontConfiguration
@@ -96,6 +133,7 @@ def font_configuration():
 def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date) -> bytes:
     import weasyprint
 
+    _patch_footnote_overflow()
     base = out_dir.resolve()
     fetcher = make_fetcher([project_dir, base], base / "fonts")
     epoch = int(dt.datetime.combine(as_of, dt.time(), dt.UTC).timestamp())
