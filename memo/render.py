@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from memo import fonts, phrases
+from memo import fonts, phrases, xref
 from memo import format as fmt
 from memo.cache import Cache
 from memo.charts import Chart
@@ -86,8 +86,9 @@ def load_content(templates_dir: Path) -> dict[str, Any]:
 class _Helpers:
     """The functions templates call. Kept in one place so the lint of templates knows what is allowed."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, refs: xref.References) -> None:
         self.doc = doc
+        self.refs = refs
         self.footnotes = 0
 
     def _figure(self, name: str) -> Figure:
@@ -284,6 +285,7 @@ class _Helpers:
             raise jinja2.UndefinedError(f"chart {name!r} is placed twice")
         number = len(self.doc.chart_numbers) + 1
         self.doc.chart_numbers[name] = number
+        self.refs.place(name, "figure", f"fig-{name}", f"Figure {number}")
         chart = self.doc.charts[name]
         caption = Markup(caller()) if caller else Markup("")
         live = Markup("")
@@ -308,6 +310,22 @@ class _Helpers:
             caption=caption,
             source=chart.source,
         )
+
+    def table_caption(self, name: str, text: str | Markup = "", caller: Callable[[], str] | None = None) -> Markup:
+        """A table's numbered caption ("Table 3. ..."), inside its <table>; ``ref(name)`` points at it."""
+        anchor, number = self.refs.table(name)
+        body = Markup(caller()) if caller else escape(text)
+        return Markup('<caption id="{}"><span class="tab-no">Table {}.</span> {}</caption>').format(
+            anchor, number, body
+        )
+
+    def ref(self, name: str) -> Markup:
+        """ "Figure 7", "Table 3" or a section's title, linked to it (and with its page in the PDF)."""
+        return self.refs.ref(name)
+
+    def contents(self) -> Markup:
+        """The list of the page's sections, with links (and pages and leaders in the PDF), made from their headings."""
+        return Markup(xref.CONTENTS_MARK)
 
     def checks_for(self, name: str) -> list[Check]:
         return [c for c in self.doc.checks if c.figure == name]
@@ -486,7 +504,8 @@ def render_html(
     page: str = "memo.html",
     cache: Cache | None = None,
 ) -> str:
-    helpers = _Helpers(doc)
+    refs = xref.References(templates_dir)
+    helpers = _Helpers(doc, refs)
     env = environment(templates_dir, cache)
     env.globals.update(
         fig=helpers.fig,
@@ -515,6 +534,9 @@ def render_html(
         source_note=helpers.source_note,
         note=helpers.note,
         chart=helpers.chart,
+        table_caption=helpers.table_caption,
+        ref=helpers.ref,
+        contents=helpers.contents,
         checks_for=helpers.checks_for,
         differences=helpers.differences,
         stated=helpers.stated,
@@ -541,17 +563,17 @@ def render_html(
     except jinja2.TemplateSyntaxError as exc:
         raise MemoError(f"{exc.filename or exc.name}:{exc.lineno}: error: template syntax: {exc.message}") from None
     except jinja2.UndefinedError as exc:
-        raise MemoError(f"{_template_location(exc)}: error: template: {exc.message}") from None
+        raise MemoError(f"{_template_location(exc, templates_dir)}: error: template: {exc.message}") from None
     unplaced = sorted(set(doc.charts) - set(doc.chart_numbers))
     if unplaced and template == "memo.html.j2":
         raise MemoError(f"error: charts never placed in the templates: {', '.join(unplaced)}")
-    return html
+    return refs.resolve(html)
 
 
-def _template_location(exc: BaseException) -> str:
-    """file:line of the innermost template frame in a Jinja traceback."""
+def _template_location(exc: BaseException, templates_dir: Path) -> str:
+    """file:line of the innermost template frame in a Jinja traceback, the file as the project names it."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
-    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "templates"
+    return f"{xref.shown(Path(frames[-1].filename), templates_dir)}:{frames[-1].lineno}" if frames else "templates"
 
 
 __all__ = ["Document", "escape", "load_content", "render_html"]
