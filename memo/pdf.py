@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from functools import cache
 from math import inf
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from memo import fonts
@@ -130,6 +131,94 @@ def font_configuration():
     return FontConfiguration()
 
 
+# The PDF declares PDF/UA-1 (ISO 14289-1). WeasyPrint tags the content and writes the catalog's /MarkInfo, /Lang,
+# /ViewerPreferences DisplayDocTitle and an XMP packet with pdfuaid:part 1 and dc:title; `_finish_pdf_ua` adds what
+# its tagging leaves out of that standard. Every value comes from the document (the XMP dates are its
+# dcterms.created/modified, the file identifier is pydyf's digest of the objects), so rebuilds stay byte-identical.
+PDF_VARIANT = "pdf/ua-1"
+
+
+def _finish_pdf_ua(document: Any, pdf: Any) -> None:
+    """WeasyPrint's hook between building the PDF objects and writing them."""
+    boxes = [box for page in document.pages for box in _descendants(page._page_box)]
+    _describe_links(boxes)
+    _scope_header_cells(boxes)
+    _margin_content_as_artifacts(pdf)
+
+
+def _descendants(box: Any) -> Iterator[Any]:
+    yield box
+    for child in getattr(box, "children", ()):
+        yield from _descendants(getattr(child, "_box", child))
+
+
+def _describe_links(boxes: Sequence[Any]) -> None:
+    """A link annotation's alternate description (/Contents, ISO 14289-1 7.18.5) is the link's text as a reader sees
+    it; WeasyPrint writes the bare target ("summary" for a contents entry)."""
+    import pydyf
+
+    for box in boxes:
+        annotation = getattr(box, "link_annotation", None)
+        if annotation is None or box.element is None:
+            continue
+        text = " ".join("".join(box.element.itertext()).split())
+        if text:
+            annotation["Contents"] = pydyf.String(text)
+
+
+def _scope_header_cells(boxes: Sequence[Any]) -> None:
+    """Each TH says whether it heads a row or a column (/Scope), as its HTML scope does; WeasyPrint links the TD cells
+    to their headers by /ID and /Headers with the same rule (scope="row" heads a row, anything else a column)."""
+    for box in boxes:
+        element = getattr(box, "mark", None)
+        if element is not None and box.element_tag == "th":
+            element["A"]["Scope"] = "/Row" if box.element.get("scope") == "row" else "/Column"
+
+
+def _margin_content_as_artifacts(pdf: Any) -> None:
+    """The page-margin boxes (running heads, page numbers) are pagination artifacts. WeasyPrint 70 marks their text as
+    tagged content whose structure elements it leaves out of the tree (it could only make them artifacts in PDF 2.0,
+    says pdf/tags.py); PDF/UA-1 wants every piece of content either in the tree or an artifact. So content whose
+    element the tree cannot reach becomes /Artifact marked content, and its entry leaves the parent tree."""
+    import pydyf
+
+    def get(reference: bytes) -> Any:
+        return pdf.objects[int(reference.split()[0])]
+
+    root = get(pdf.catalog["StructTreeRoot"])
+    reachable = _reachable_elements(root, get)
+    nums = get(root["ParentTree"])["Nums"]
+    parents = dict(zip(nums[::2], nums[1::2], strict=True))
+    for reference in pdf.page_references:
+        page = get(reference)
+        elements = parents[page["StructParents"]]
+        stray = {mcid for mcid, element in enumerate(elements) if int(element.split()[0]) not in reachable}
+        if not stray:
+            continue
+        content = get(page["Contents"]).stream
+        for i in range(len(content) - 2):
+            properties = content[i + 1]
+            if content[i + 2] == b"BDC" and isinstance(properties, dict) and properties.get("MCID") in stray:
+                content[i] = "/Artifact"
+                content[i + 1] = pydyf.Dictionary({"Type": "/Pagination"})
+                elements[properties["MCID"]] = "null"
+
+
+def _reachable_elements(root: Any, get: Any) -> set[int]:
+    """Object numbers of the structure elements (and annotation references) below the structure tree root."""
+    seen: set[int] = set()
+    stack = list(root["K"])
+    while stack:
+        kid = stack.pop()
+        if not isinstance(kid, bytes):
+            continue  # a marked-content id
+        number = int(kid.split()[0])
+        if number not in seen:
+            seen.add(number)
+            stack.extend(get(kid).get("K", ()) if isinstance(get(kid).get("K"), list) else ())
+    return seen
+
+
 def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date) -> bytes:
     import weasyprint
 
@@ -142,7 +231,9 @@ def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date) ->
 
     try:
         with _source_date(epoch):
-            return document.write_pdf(font_config=font_configuration(), pdf_tags=True)
+            return document.write_pdf(
+                font_config=font_configuration(), pdf_variant=PDF_VARIANT, pdf_identifier=True, finisher=_finish_pdf_ua
+            )
     except (Exception, FatalURLFetchingError) as exc:
         if fetcher.refused:
             raise RefusedURL(
