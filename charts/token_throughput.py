@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from memo.charts import HEIGHT, INK, WIDTH, ChartData, nominal, quantitative
+from memo.charts import HEIGHT, INK, VERMILLION, WIDTH, ChartData, nominal, quantitative
 
 TITLE = "Daily token throughput against paid subscribers, indexed"
 SOURCE = "Source: Liberman (2026); memo calculations. Both series indexed to the first observation = 1.0x."
@@ -11,6 +11,8 @@ START, END = 0.0, 1.0  # x positions of the two observations
 BRACKET = 1.05  # x of the bracket spanning the two end points
 TEXT = 1.09  # x where the end labels start
 RIGHT = 1.75  # right edge of the x domain: room for the labels
+# A series' label is in its line's colour, darkened where that is too light for text (vermillion: 3.9:1 on white).
+TEXT_COLOURS = {VERMILLION: "#B34D00"}
 
 
 def build(d: ChartData) -> tuple[dict[str, Any], str]:
@@ -41,7 +43,7 @@ def build(d: ChartData) -> tuple[dict[str, Any], str]:
     }
     labels = {
         "values": [
-            {"x": TEXT, "index": end, "head": head, "detail": detail, "color": color}
+            {"x": TEXT, "index": end, "head": head, "detail": detail, "color": TEXT_COLOURS.get(color, color)}
             for _, end, color, head, detail in series
         ]
     }
