@@ -86,10 +86,12 @@ def load_content(templates_dir: Path) -> dict[str, Any]:
 class _Helpers:
     """The functions templates call. Kept in one place so the lint of templates knows what is allowed."""
 
-    def __init__(self, doc: Document, refs: xref.References) -> None:
+    def __init__(self, doc: Document, refs: xref.References, page: str = "memo.html") -> None:
         self.doc = doc
         self.refs = refs
         self.footnotes = 0
+        self.page = page
+        self.about: dict[str, Markup] = {}  # description id -> its element, in order of first use
 
     def _figure(self, name: str) -> Figure:
         try:
@@ -105,7 +107,7 @@ class _Helpers:
                 lines.append(f"{ref} = {fmt.by_unit(other.value, other.unit)}")
             else:
                 item = self.doc.inputs[ref]
-                lines.append(f"{ref} = {fmt.by_unit(item.number, item.unit)} (input)")
+                lines.append(f"{ref} = {fmt.by_unit(item.number, item.unit)} (input; {self._source_words(item)})")
         if figure.estimate:
             lines.append(f"{DAGGER} rests on an estimate; see Methodology")
         return "\n".join(lines)
@@ -127,9 +129,96 @@ class _Helpers:
 
     def _figure_span(self, figure: Figure, text: str) -> Markup:
         mark = Markup(f'<sup class="est">{DAGGER}</sup>') if figure.estimate else Markup("")
-        return Markup('<span class="fig" tabindex="0" data-figure="{}" data-tip="{}">{}{}</span>').format(
-            figure.name, self.tip(figure), text, mark
+        about = self._describe(f"about-figure-{figure.name}", lambda: self._about_figure(figure))
+        link = self._to_row("figure", figure.name, about, escape(text))
+        return Markup('<span class="fig" data-figure="{}" data-tip="{}">{}{}</span>').format(
+            figure.name, self.tip(figure), link, mark
         )
+
+    # ------------------------------------------------------------ provenance for keyboards and screen readers
+    # Each printed number is a link to its row in the appendix whose accessible description (aria-describedby)
+    # is one element per figure or input, kept in a hidden container at the end of the body (see
+    # provenance_container); explorer.js shows the same element as the visible tip on hover and focus.
+
+    def _to_row(self, kind: str, name: str, about: str, content: Markup) -> Markup:
+        target = f"{kind}-{self._unscenario(name, self.doc.figures if kind == 'figure' else self.doc.inputs)}"
+        href = ("#" if self.page == "memo.html" else "memo.html#") + target
+        return Markup('<a class="fig-link" href="{}" aria-describedby="{}">{}</a>').format(href, about, content)
+
+    def _unscenario(self, name: str, known: Mapping[str, Any]) -> str:
+        """The base name of a scenario's copy of a figure or input (``scenario.bear.arr.forward``): the appendix
+        lists the base one, whose formula the copy shares."""
+        for scenario in self.doc.assumptions.scenarios:
+            prefix = f"scenario.{scenario}."
+            if name.startswith(prefix) and name.removeprefix(prefix) in known:
+                return name.removeprefix(prefix)
+        return name
+
+    def _describe(self, about: str, build: Callable[[], Markup]) -> str:
+        if about not in self.about:
+            self.about[about] = Markup('<div class="about" id="{}">{}</div>').format(about, build())
+        return about
+
+    def _label(self, name: str) -> str:
+        if name in self.doc.figures:
+            return self.doc.figures[name].label
+        model = self.doc.assumptions.model
+        base = self._unscenario(name, model.inputs if model else {})
+        return model.inputs[base].label if model and base in model.inputs else name
+
+    def _source_words(self, item: Input) -> str:
+        if item.source is None:
+            return "estimate"
+        source = self.doc.assumptions.sources.get(item.source.ref)
+        title = f"\u201c{source.title}\u201d" if source else item.source.ref
+        return f"source: {title}, {item.source.where}"
+
+    def _rests_on(self, name: str) -> str:
+        inputs_of = {n: f.inputs for n, f in self.doc.figures.items()}
+        found: dict[str, None] = {}
+        for item_name in reach(inputs_of, name):
+            item = self.doc.inputs[item_name]
+            source = self.doc.assumptions.sources.get(item.source.ref) if item.source else None
+            found.setdefault(f"\u201c{source.title}\u201d" if source else "estimates", None)
+        return "computed, resting on " + phrases.listing(list(found)) if found else "computed"
+
+    def _about_figure(self, figure: Figure) -> Markup:
+        value = fmt.by_unit(figure.value, figure.unit)
+        if figure.low is not None:
+            value += f" (range {fmt.span(figure.low, figure.high, figure.unit)})"
+        reads = []
+        for ref in figure.inputs:
+            if ref in self.doc.figures and ref != figure.name:
+                other = self.doc.figures[ref]
+                words = f"{fmt.by_unit(other.value, other.unit)}, {self._rests_on(ref)}"
+            else:
+                item = self.doc.inputs[ref]
+                words = f"{fmt.by_unit(item.number, item.unit)}, input, {self._source_words(item)}"
+            end = "." if ref == figure.inputs[-1] else ";"
+            reads.append(Markup("<li><code>{}</code> ({}) = {}{}</li>").format(ref, self._label(ref), words, end))
+        estimate = Markup("<p>{} Rests on an estimate; see the methodology.</p>").format(DAGGER)
+        return Markup(
+            '<p class="about-head"><strong>{}</strong>: {}.</p><p>Formula: <code>{}</code>.</p>'
+            "<p>It reads:</p><ul>{}</ul>{}"
+        ).format(figure.label, value, figure.formula, Markup("").join(reads), estimate if figure.estimate else "")
+
+    def _about_input(self, name: str, item: Input, as_sourced: bool = False) -> Markup:
+        value = self._value_text(item, "range" if item.low is not None else "value")
+        kind = "as the source gives it" if as_sourced else "an input" + (", an estimate" if item.estimate else "")
+        note = Markup("<p>{}</p>").format(item.note) if item.note and not as_sourced else ""
+        if not as_sourced and name in self.doc.sourced and self.source_differs(name):
+            note = Markup("<p>The source gives {}; this build assumes {}.</p>{}").format(*self._both_values(name), note)
+        source = self._source_words(item)
+        return Markup('<p class="about-head"><strong>{}</strong> (<code>{}</code>), {}: {}.</p><p>{}.</p>{}').format(
+            self._label(name), name, kind, value, source[:1].upper() + source[1:], note
+        )
+
+    def provenance_container(self) -> Markup:
+        """Every description the page's numbers point at; hidden (a screen reader still reads a hidden element
+        that aria-describedby names), so neither the page nor the PDF shows it."""
+        if not self.about:
+            return Markup("")
+        return Markup('<div class="provenance" hidden>\n{}\n</div>\n').format(Markup("\n").join(self.about.values()))
 
     # ------------------------------------------------------------ words computed from figures (memo.phrases)
 
@@ -207,8 +296,9 @@ class _Helpers:
         given = self._sourced(name)
         text = self._value_text(given, part)
         tip = f"{name}: as the source gives it ({given.source.where})" if given.source else name
-        shown = Markup('<span class="fig sourced" tabindex="0" data-input="{}" data-tip="{}">{}</span>').format(
-            name, tip, text
+        about = self._describe(f"about-source-{name}", lambda: self._about_input(name, given, as_sourced=True))
+        shown = Markup('<span class="fig sourced" data-input="{}" data-tip="{}">{}</span>').format(
+            name, tip, self._to_row("input", name, about, escape(text))
         )
         if not beside_build or not self.source_differs(name):
             return shown
@@ -231,10 +321,12 @@ class _Helpers:
             raise jinja2.UndefinedError(f"no input named {name!r}")
         item = self.doc.inputs[name]
         mark = Markup(f'<sup class="est">{DAGGER}</sup>') if item.estimate else Markup("")
-        tip = f"{name} (input{', estimate' if item.estimate else ''})" + (f"\n{item.note}" if item.note else "")
-        return Markup('<span class="fig" tabindex="0" data-input="{}" data-tip="{}">{}{}</span>').format(
-            name, tip, self._value_text(item, part), mark
+        tip = f"{name} (input{', estimate' if item.estimate else ''}; {self._source_words(item)})" + (
+            f"\n{item.note}" if item.note else ""
         )
+        about = self._describe(f"about-input-{name}", lambda: self._about_input(name, item))
+        link = self._to_row("input", name, about, escape(self._value_text(item, part)))
+        return Markup('<span class="fig" data-input="{}" data-tip="{}">{}{}</span>').format(name, tip, link, mark)
 
     def val(self, name: str, part: str = "value") -> float:
         """A figure's raw value, for conditions in the prose ("below the peers' multiple")."""
@@ -505,7 +597,7 @@ def render_html(
     cache: Cache | None = None,
 ) -> str:
     refs = xref.References(templates_dir)
-    helpers = _Helpers(doc, refs)
+    helpers = _Helpers(doc, refs, page)
     env = environment(templates_dir, cache)
     env.globals.update(
         fig=helpers.fig,
@@ -567,7 +659,13 @@ def render_html(
     unplaced = sorted(set(doc.charts) - set(doc.chart_numbers))
     if unplaced and template == "memo.html.j2":
         raise MemoError(f"error: charts never placed in the templates: {', '.join(unplaced)}")
-    return refs.resolve(html)
+    html = refs.resolve(html)
+    return _before_body_end(html, str(helpers.provenance_container()))
+
+
+def _before_body_end(html: str, block: str) -> str:
+    end = html.rfind("</body>")
+    return html + block if end < 0 else html[:end] + block + html[end:]
 
 
 def _template_location(exc: BaseException, templates_dir: Path) -> str:

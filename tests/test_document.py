@@ -118,7 +118,8 @@ def test_every_printed_figure_carries_its_provenance(tree, built: Path) -> None:
     assert len(spans) > 100
     for span in spans:
         name = span.get("data-figure")
-        assert span.get("tabindex") == "0"
+        link = span.find(f"{NS}a")  # the focusable number: a link to its appendix row, described for screen readers
+        assert link is not None and link.get("aria-describedby"), name
         assert figures[name]["formula"] in span.get("data-tip"), name
     appendix_rows = {e.get("id") for e in tree.iter(f"{NS}tr") if (e.get("id") or "").startswith("figure-")}
     assert appendix_rows == {f"figure-{name}" for name in figures if not name.startswith("scenario.")}
