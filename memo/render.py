@@ -167,20 +167,22 @@ class _Helpers:
         return model.inputs[base].label if model and base in model.inputs else name
 
     def _source_words(self, item: Input) -> str:
+        """Where an input comes from, in a few words: "Liberman 2026, <where>", or "estimate"."""
         if item.source is None:
             return "estimate"
         source = self.doc.assumptions.sources.get(item.source.ref)
-        title = f"\u201c{source.title}\u201d" if source else item.source.ref
-        return f"source: {title}, {item.source.where}"
+        cited = f"{source.author.split()[-1]} {source.date[:4]}" if source else item.source.ref
+        return f"{cited}, {item.source.where}"
 
-    def _rests_on(self, name: str) -> str:
-        inputs_of = {n: f.inputs for n, f in self.doc.figures.items()}
+    def _sources_line(self, names: Sequence[str]) -> Markup:
+        """The sources (by title) and estimates that the named inputs rest on, once each."""
         found: dict[str, None] = {}
-        for item_name in reach(inputs_of, name):
-            item = self.doc.inputs[item_name]
+        for name in names:
+            item = self.doc.inputs[name]
             source = self.doc.assumptions.sources.get(item.source.ref) if item.source else None
-            found.setdefault(f"\u201c{source.title}\u201d" if source else "estimates", None)
-        return "computed, resting on " + phrases.listing(list(found)) if found else "computed"
+            cited = f"{source.author} ({source.date[:4]}), \u201c{source.title}\u201d" if source else None
+            found.setdefault(cited or (item.source.ref if item.source else "estimates"), None)
+        return Markup("<p>Sources: {}.</p>").format("; ".join(found)) if found else Markup("")
 
     def _about_figure(self, figure: Figure) -> Markup:
         value = fmt.by_unit(figure.value, figure.unit)
@@ -190,17 +192,25 @@ class _Helpers:
         for ref in figure.inputs:
             if ref in self.doc.figures and ref != figure.name:
                 other = self.doc.figures[ref]
-                words = f"{fmt.by_unit(other.value, other.unit)}, {self._rests_on(ref)}"
+                words = f"{fmt.by_unit(other.value, other.unit)}, computed"
             else:
                 item = self.doc.inputs[ref]
-                words = f"{fmt.by_unit(item.number, item.unit)}, input, {self._source_words(item)}"
+                words = f"{fmt.by_unit(item.number, item.unit)}, input: {self._source_words(item)}"
             end = "." if ref == figure.inputs[-1] else ";"
             reads.append(Markup("<li><code>{}</code> ({}) = {}{}</li>").format(ref, self._label(ref), words, end))
+        inputs_of = {n: f.inputs for n, f in self.doc.figures.items()}
         estimate = Markup("<p>{} Rests on an estimate; see the methodology.</p>").format(DAGGER)
         return Markup(
             '<p class="about-head"><strong>{}</strong>: {}.</p><p>Formula: <code>{}</code>.</p>'
-            "<p>It reads:</p><ul>{}</ul>{}"
-        ).format(figure.label, value, figure.formula, Markup("").join(reads), estimate if figure.estimate else "")
+            "<p>It reads:</p><ul>{}</ul>{}{}"
+        ).format(
+            figure.label,
+            value,
+            figure.formula,
+            Markup("").join(reads),
+            self._sources_line(reach(inputs_of, figure.name)),
+            estimate if figure.estimate else "",
+        )
 
     def _about_input(self, name: str, item: Input, as_sourced: bool = False) -> Markup:
         value = self._value_text(item, "range" if item.low is not None else "value")
@@ -208,9 +218,9 @@ class _Helpers:
         note = Markup("<p>{}</p>").format(item.note) if item.note and not as_sourced else ""
         if not as_sourced and name in self.doc.sourced and self.source_differs(name):
             note = Markup("<p>The source gives {}; this build assumes {}.</p>{}").format(*self._both_values(name), note)
-        source = self._source_words(item)
-        return Markup('<p class="about-head"><strong>{}</strong> (<code>{}</code>), {}: {}.</p><p>{}.</p>{}').format(
-            self._label(name), name, kind, value, source[:1].upper() + source[1:], note
+        where = Markup("<p>Where: {}.</p>").format(item.source.where) if item.source else ""
+        return Markup('<p class="about-head"><strong>{}</strong> (<code>{}</code>), {}: {}.</p>{}{}{}').format(
+            self._label(name), name, kind, value, where, self._sources_line([name]), note
         )
 
     def provenance_container(self) -> Markup:

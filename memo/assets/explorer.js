@@ -32,7 +32,7 @@
     return texts.length ? "Now showing: " + texts.join("; ") + "." : "";
   }
 
-  function accessible(target, name, description, view) {
+  function accessible(target, name, description) {
     var svg = target.querySelector("svg");
     if (!svg) return;
     var alt = paragraph(target.id + "-alt", description ? "At this build's inputs: " + description : "");
@@ -53,9 +53,7 @@
       clearTimeout(timer);
       timer = setTimeout(function () { now.textContent = summary(target); }, 400);
     }
-    (view.getState ? Object.keys(view.getState({ data: false }).signals || {}) : []).forEach(function (signal) {
-      try { view.addSignalListener(signal, update); } catch (e) { /* not a signal of the top level */ }
-    });
+    target.addEventListener("input", update); // a slider moved: the view redraws, then the summary follows
   }
 
   function start() {
@@ -73,8 +71,8 @@
         actions: false,
         ast: true,
         expr: window.vegaExpressionInterpreter,
-      }).then(function (result) {
-        accessible(target, name, description, result.view);
+      }).then(function () {
+        accessible(target, name, description);
         target.classList.add("live");
       }).catch(function (error) {
         target.setAttribute("data-error", String(error));
@@ -120,14 +118,23 @@
     var width = document.documentElement.clientWidth;
     var box = link.getBoundingClientRect();
     tip.style.maxWidth = Math.max(160, width - 16) + "px";
+    tip.style.maxHeight = "";
     tip.style.left = "0px";
     tip.style.top = "0px";
     tip.hidden = false;
     var w = tip.offsetWidth;
     var h = tip.offsetHeight;
+    var below = window.innerHeight - box.bottom - 14;
+    var above = box.top - 14;
     var left = Math.max(8, Math.min(box.left, width - w - 8));
     var top = box.bottom + 6;
-    if (top + h > window.innerHeight - 8 && box.top - h - 6 >= 8) top = box.top - h - 6;
+    if (h > below && h <= above) {
+      top = box.top - h - 6;
+    } else if (h > below) { // fits on neither side: the roomier one, scrolling within (the description is whole)
+      tip.style.maxHeight = Math.max(below, above) + "px";
+      h = tip.offsetHeight;
+      top = below >= above ? box.bottom + 6 : box.top - h - 6;
+    }
     tip.style.left = left + window.scrollX + "px";
     tip.style.top = top + window.scrollY + "px";
   }
