@@ -121,7 +121,9 @@ def files_digest(paths: Iterable[Path], root: Path | None = None) -> str:
 
 @functools.cache
 def code_digest() -> str:
-    """memo's own source code and templates (memo/templates/, whose head partial every page includes): a change
-    to them invalidates every cached stage (fixed for a running process)."""
+    """memo's own source code, templates (memo/templates/, whose head partial every page includes) and browser
+    assets (memo/assets/, copied into every build): a change to them invalidates every cached stage (fixed for a
+    running process)."""
     package = Path(__file__).parent
-    return files_digest([*package.rglob("*.py"), *(package / "templates").glob("*.j2")], package)
+    engine = [*package.rglob("*.py"), *(package / "templates").glob("*.j2"), *(package / "assets").rglob("*.js")]
+    return files_digest(engine, package)

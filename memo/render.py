@@ -670,7 +670,20 @@ def render_html(
     if unplaced and template == "memo.html.j2":
         raise MemoError(f"error: charts never placed in the templates: {', '.join(unplaced)}")
     html = refs.resolve(html)
+    if page == "memo.html":
+        html = _unlink_missing_rows(html)
     return _before_body_end(html, str(helpers.provenance_container()))
+
+
+def _unlink_missing_rows(html: str) -> str:
+    """A number whose figure or input has no row on the page (a project's appendix may leave some out) stays
+    focusable and described, but links nowhere."""
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    return re.sub(
+        r'<a class="fig-link" href="#([^"]+)"',
+        lambda m: m.group(0) if m.group(1) in ids else '<a class="fig-link" tabindex="0"',
+        html,
+    )
 
 
 def _before_body_end(html: str, block: str) -> str:

@@ -117,7 +117,7 @@
   function place(link) {
     var width = document.documentElement.clientWidth;
     var box = link.getBoundingClientRect();
-    tip.style.maxWidth = Math.max(160, width - 16) + "px";
+    tip.style.maxWidth = "min(24rem, " + Math.max(160, width - 16) + "px)"; // the stylesheet's width, within the viewport
     tip.style.maxHeight = "";
     tip.style.left = "0px";
     tip.style.top = "0px";
@@ -146,10 +146,12 @@
     if (!tip) make();
     var copy = about.cloneNode(true);
     copy.removeAttribute("id");
-    var hint = document.createElement("p");
-    hint.className = "about-hint";
-    hint.textContent = HINTS[how];
-    copy.appendChild(hint);
+    if (link.hasAttribute("href")) { // (a number whose row the project's appendix leaves out links nowhere)
+      var hint = document.createElement("p");
+      hint.className = "about-hint";
+      hint.textContent = HINTS[how];
+      copy.appendChild(hint);
+    }
     tip.replaceChildren(copy);
     anchor = link;
     place(link);
