@@ -214,3 +214,15 @@ def test_the_live_explorer_keeps_its_name_and_text_alternative(chromium, built: 
     assert page.get_attribute("#view-explorer-now", "aria-live") == "polite"
     assert problems == []
     page.close()
+
+
+def test_a_number_whose_row_is_left_out_stays_focusable_and_links_nowhere() -> None:
+    from memo.render import _unlink_missing_rows
+
+    html = (
+        '<tr id="figure-a"></tr><span class="fig"><a class="fig-link" href="#figure-a" aria-describedby="x">1</a></span>'
+        '<span class="fig"><a class="fig-link" href="#figure-b" aria-describedby="y">2</a></span>'
+    )
+    out = _unlink_missing_rows(html)
+    assert 'href="#figure-a"' in out and 'href="#figure-b"' not in out
+    assert '<a class="fig-link" tabindex="0" aria-describedby="y">2</a>' in out
