@@ -31,6 +31,16 @@ from memo.page import CSP, templates_loader
 from memo.validate import Assumptions, Input
 
 DAGGER = "\u2020"
+# The engine's own markup (provenance links and tips) looks right in a project whose stylesheet predates it; the
+# project's stylesheet comes after and restyles it at will.
+ENGINE_CSS = """.fig-link { color: inherit; text-decoration: none; }
+@media screen {
+  .prov-tip { position: absolute; z-index: 20; box-sizing: border-box; max-width: min(24rem, calc(100vw - 1rem));
+    background: #1f2933; color: #fff; padding: 0.5rem 0.7rem; border-radius: 4px; font-size: 0.72rem;
+    line-height: 1.45; overflow-y: auto; }
+  .prov-tip[hidden] { display: none; }
+}
+"""
 
 
 @dataclass
@@ -651,7 +661,7 @@ def render_html(
         inputs=doc.assumptions.inputs,
         scenarios=doc.assumptions.scenarios,
         content=doc.content,
-        css=Markup(fonts.font_face_css() + doc.css),
+        css=Markup(fonts.font_face_css() + ENGINE_CSS + doc.css),
         dagger=DAGGER,
         csp=CSP,
         asset_prefix="",
