@@ -225,6 +225,8 @@ class _Helpers:
     def _about_input(self, name: str, item: Input, as_sourced: bool = False) -> Markup:
         value = self._value_text(item, "range" if item.low is not None else "value")
         kind = "as the source gives it" if as_sourced else "an input" + (", an estimate" if item.estimate else "")
+        if as_sourced and self.source_differs(name):
+            value += f" (this build assumes {self._both_values(name)[1]})"
         note = Markup("<p>{}</p>").format(item.note) if item.note and not as_sourced else ""
         if not as_sourced and name in self.doc.sourced and self.source_differs(name):
             note = Markup("<p>The source gives {}; this build assumes {}.</p>{}").format(*self._both_values(name), note)
