@@ -31,14 +31,22 @@ from memo.page import CSP, templates_loader
 from memo.validate import Assumptions, Input
 
 DAGGER = "\u2020"
-# The engine's own markup (provenance links and tips) looks right in a project whose stylesheet predates it; the
-# project's stylesheet comes after and restyles it at will.
+# The engine's own markup (provenance links and the tip explorer.js shows) is styled here, so every project gets it
+# whatever its stylesheet's age; the project's stylesheet comes after and restyles it at will.
 ENGINE_CSS = """.fig-link { color: inherit; text-decoration: none; }
 @media screen {
-  .prov-tip { position: absolute; z-index: 20; box-sizing: border-box; max-width: min(24rem, calc(100vw - 1rem));
-    background: #1f2933; color: #fff; padding: 0.5rem 0.7rem; border-radius: 4px; font-size: 0.72rem;
-    line-height: 1.45; overflow-y: auto; }
+  .prov-tip {
+    position: absolute; z-index: 20; box-sizing: border-box; width: max-content; max-width: min(24rem, calc(100vw - 1rem));
+    background: var(--ink, #1f2933); color: #fff; padding: 0.5rem 0.7rem; border-radius: 4px;
+    font: 400 0.72rem/1.45 var(--sans, sans-serif); box-shadow: 0 4px 14px rgba(0,0,0,.18); text-align: left;
+    overflow-y: auto;
+  }
   .prov-tip[hidden] { display: none; }
+  .prov-tip p { margin: 0 0 0.25rem; hyphens: manual; }
+  .prov-tip ul { margin: 0 0 0.25rem; padding-left: 1rem; }
+  .prov-tip li { margin: 0; }
+  .prov-tip code { font-size: 0.95em; overflow-wrap: anywhere; }
+  .prov-tip .about-hint { color: #cbd2d9; margin: 0.35rem 0 0; }
 }
 """
 

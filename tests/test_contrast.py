@@ -24,11 +24,10 @@ import pytest
 import tinycss2
 import tinycss2.color3
 
-from memo import charts
+from memo import charts, render
 from memo.scaffold import STARTER
 from tests.bundled import BUNDLED, build, render_memo
 from tests.conftest import ROOT, memo
-from tests.test_browser import CHROMIUM, _browser_or_reason
 
 AA = 4.5
 AA_LARGE = 3.0
@@ -308,7 +307,9 @@ def assert_none(problems: Sequence[str]) -> None:
 
 @pytest.mark.parametrize("source", list(STYLESHEETS))
 def test_every_colour_rule_of_the_stylesheet_passes(source: str) -> None:
-    pairs, images = static_pairs(source, STYLESHEETS[source].read_text(encoding="utf-8"))
+    # the engine's rules for its own markup come first in every page, then the project's stylesheet
+    pairs, images = static_pairs(source, render.ENGINE_CSS + STYLESHEETS[source].read_text(encoding="utf-8"))
+    assert any(".prov-tip" in p.where for p in pairs)
     margin_boxes = [p for p in pairs if "@page" in p.where and re.search(r"@(top|bottom)-", p.where)]
     assert margin_boxes, "the static check sees the PDF's running headers and footers"
     assert any(".cover .kicker" in p.where for p in pairs)
@@ -583,16 +584,8 @@ def starter(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 @pytest.fixture(scope="module")
-def browser():
-    reason = _browser_or_reason()
-    if reason:
-        pytest.fail(f"the contrast checks need a browser: {reason}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        yield instance
-        instance.close()
+def browser(chromium):
+    return chromium
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ alternative. One build and one browser for the module."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from pypdf import PdfReader
 
 from tests.bundled import build
 from tests.conftest import BUNDLED
-from tests.test_browser import CHROMIUM, _browser_or_reason
 
 NS = "{http://www.w3.org/1999/xhtml}"
 
@@ -32,21 +30,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def figures(built: Path) -> dict:
     return json.loads((built / "figures.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    reason = _browser_or_reason()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests cannot run in CI: {reason}")
-        pytest.skip(f"BROWSER TESTS SKIPPED: {reason}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        yield instance
-        instance.close()
 
 
 def _page(chromium, built: Path, width: int = 1280):
