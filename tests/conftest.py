@@ -77,6 +77,26 @@ def run_measured(
     return subprocess.CompletedProcess(command, child.returncode, *texts), elapsed, usage.ru_maxrss * 1024
 
 
+# ---------------------------------------------------------------- one bundled build for the modules that only read it
+
+
+@pytest.fixture(scope="session")
+def bundled_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled memo built once per test process, for modules that read its outputs and write nothing there."""
+    from tests.bundled import build
+
+    out = tmp_path_factory.mktemp("bundled")
+    build(BUNDLED, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def bundled_tree(bundled_build: Path):
+    import tinyhtml5
+
+    return tinyhtml5.parse((bundled_build / "memo.html").read_text(encoding="utf-8"))
+
+
 # ---------------------------------------------------------------- one headless Chromium per module that drives one
 
 CHROMIUM = Path("/usr/bin/chromium")

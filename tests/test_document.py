@@ -32,15 +32,13 @@ SECTIONS = [
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("build")
-    build(BUNDLED, out)
-    return out
+def built(bundled_build: Path) -> Path:
+    return bundled_build
 
 
 @pytest.fixture(scope="module")
-def tree(built: Path):
-    return tinyhtml5.parse((built / "memo.html").read_text(encoding="utf-8"))
+def tree(bundled_tree):
+    return bundled_tree
 
 
 def _text(element) -> str:

@@ -14,17 +14,12 @@ import pytest
 import tinyhtml5
 from pypdf import PdfReader
 
-from tests.bundled import build
-from tests.conftest import BUNDLED
-
 NS = "{http://www.w3.org/1999/xhtml}"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("provenance")
-    build(BUNDLED, out)
-    return out
+def built(bundled_build: Path) -> Path:
+    return bundled_build
 
 
 @pytest.fixture(scope="module")
