@@ -94,13 +94,19 @@ def _parser() -> argparse.ArgumentParser:
             "Each of OLD and NEW is a build directory, an assumptions file (built on the fly) or a PDF (two PDFs are "
             "compared page by page). --rev REV builds a git revision of the project instead; revisions come before "
             "paths, and a lone --rev is compared with the working tree (memo diff --rev HEAD). "
-            "Exit status: 0 no differences, 1 differences, 2 trouble."
+            "Exit status: 0 no differences, 1 differences, 2 trouble. A figure whose change does not show at the "
+            "memo's display precision is listed apart and is not a difference unless --strict is given."
         ),
     )
     _project_option(diff)
     diff.add_argument("sides", nargs="*", metavar="OLD NEW", help="build directories, assumptions files or PDFs")
     diff.add_argument("--rev", action="append", default=[], metavar="REV", help="a git revision (repeatable)")
     diff.add_argument("--out", metavar="DIR", help="review page folder (default: build/diff in the project folder)")
+    diff.add_argument(
+        "--strict",
+        action="store_true",
+        help="count figures changed below display precision (2.6x -> 2.6x) as differences in the exit status",
+    )
     diff.set_defaults(run=_run_diff)
 
     publish = commands.add_parser("publish", help="add the current build to a site kept across publishes")
@@ -212,8 +218,10 @@ def _run_diff(args: argparse.Namespace) -> int:
         changes = review.run(sides, out_dir, root)
     except MemoError as exc:
         raise MemoError(str(exc), exit_status=2) from None
-    sys.stdout.write(review.summary(changes, out_dir if changes.any else None))
-    return 1 if changes.any else 0
+    differs = changes.differs(args.strict)
+    shown_dir = out_dir if differs or changes.hidden_figures else None
+    sys.stdout.write(review.summary(changes, shown_dir, strict=args.strict))
+    return 1 if differs else 0
 
 
 def _run_check(args: argparse.Namespace) -> int:

@@ -136,6 +136,54 @@ def test_differences_exit_1_with_review_page_and_changes_json(builds: dict[str, 
     assert len(ids) == len(set(ids))
 
 
+def _nudged(builds: dict[str, Path], target: Path, **factors: float) -> Path:
+    """A copy of the base build whose figures.json has the named figures (all their values) multiplied."""
+    shutil.copytree(builds["base"], target)
+    data = json.loads((target / "figures.json").read_text())
+    for name, factor in factors.items():
+        entry = data["figures"][name]
+        for key in ("value", "low", "high"):
+            if key in entry:
+                entry[key] *= factor
+    (target / "figures.json").write_text(json.dumps(data))
+    return target
+
+
+def test_a_change_below_display_precision_is_listed_apart_and_exits_0(builds: dict[str, Path], tmp_path: Path) -> None:
+    nudged = _nudged(builds, tmp_path / "nudged", **{"valuation.ps_forward": 1 + 1e-12})
+    result = memo("diff", str(builds["base"]), str(nudged), "--out", "d", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("memo diff: no differences between OLD") and lines[0].endswith(" at display precision")
+    assert lines[2] == (
+        "Figures changed below display precision (1): not counted in the exit status; --strict counts them"
+    )
+    assert "valuation.ps_forward" in lines[4] and "Figures changed (" not in result.stdout
+    data = json.loads((tmp_path / "d" / "changes.json").read_text())
+    assert (data["differences"], data["differences_strict"]) == (False, True)
+    [figure] = data["figures"]
+    assert figure["below_display_precision"] is True and figure["old_text"] == figure["new_text"]
+    html = (tmp_path / "d" / "index.html").read_text()
+    assert "No differences at display precision." in html and "Changed below display precision (1)" in html
+
+    strict = memo("diff", str(builds["base"]), str(nudged), "--strict", "--out", "s", cwd=tmp_path)
+    assert strict.returncode == 1, strict.stderr
+    assert "counted, as --strict asks" in strict.stdout
+
+
+def test_a_shown_change_and_one_below_precision(builds: dict[str, Path], tmp_path: Path) -> None:
+    both = _nudged(builds, tmp_path / "both", **{"valuation.ps_forward": 1 + 1e-12, "users.paid": 1.01})
+    result = memo("diff", str(builds["base"]), str(both), "--out", "d", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    shown, _, hidden = result.stdout.partition("below display precision")
+    assert "Figures changed (1)" in shown and "users.paid" in shown and "valuation.ps_forward" not in shown
+    assert "valuation.ps_forward" in hidden and "users.paid " not in hidden
+    data = json.loads((tmp_path / "d" / "changes.json").read_text())
+    flags = {f["name"]: f["below_display_precision"] for f in data["figures"]}
+    assert flags == {"valuation.ps_forward": True, "users.paid": False}
+    assert data["differences"] is True
+
+
 def _with_blank_page(source: Path, target: Path, index: int) -> None:
     writer = PdfWriter(clone_from=str(source))
     box = writer.pages[0].mediabox
@@ -422,9 +470,10 @@ def test_changes_json_keeps_its_keys_and_adds_claims_and_guards(tmp_path: Path) 
     out = tmp_path / "review"
     write(compare(old, new), out)
     data = json.loads((out / "changes.json").read_text())
-    assert set(data) == {
+    assert set(data) >= {  # names are a public contract: new keys may join, none may go
         "schema_version",
         "differences",
+        "differences_strict",
         "old",
         "new",
         "tools_changed",

@@ -51,6 +51,13 @@ class FigureChange:
         return shown
 
     @property
+    def shown(self) -> bool:
+        """Whether a reader can see the change: the value or its range reads differently at the memo's display
+        precision. A change below it (2.6x -> 2.6x) is listed apart and counts toward the exit status only with
+        ``memo diff --strict``."""
+        return self.status != "changed" or self.text("old") != self.text("new")
+
+    @property
     def absolute(self) -> float | None:
         return None if self.old is None or self.new is None else self.new["value"] - self.old["value"]
 
@@ -124,10 +131,24 @@ class Changes:
     guards: dict[str, list[GuardChange]] = field(default_factory=dict)
 
     @property
+    def shown_figures(self) -> list[FigureChange]:
+        return [f for f in self.figures if f.shown]
+
+    @property
+    def hidden_figures(self) -> list[FigureChange]:
+        """Figures whose change does not show at the memo's display precision."""
+        return [f for f in self.figures if not f.shown]
+
+    @property
     def any(self) -> bool:
+        """Whether anything a reader can see differs (a figure changed below display precision does not count)."""
+        return self.differs(strict=False)
+
+    def differs(self, strict: bool) -> bool:
+        """The exit status's question; ``strict`` also counts figures changed below display precision."""
         return bool(
             self.inputs
-            or self.figures
+            or (self.figures if strict else self.shown_figures)
             or self.claims
             or self.prose
             or self.guards

@@ -70,18 +70,24 @@ def _page_label(change: Any) -> str:
 # ---------------------------------------------------------------- terminal
 
 
-def summary(changes: Changes, out_dir: Path | None) -> str:
+def summary(changes: Changes, out_dir: Path | None, strict: bool = False) -> str:
     old, new = changes.old.label, changes.new.label
-    if not changes.any:
+    hidden = changes.hidden_figures
+    if not changes.differs(strict) and not hidden:
         return f"memo diff: no differences between {old} and {new}\n"
-    lines = [f"memo diff: {old} \u2192 {new}", ""]
-    if changes.figures:
-        lines.append(f"Figures changed ({len(changes.figures)})")
-        rows = [("figure", "old", "new", "change", "caused by")]
-        rows += [
-            (f.name, f.text("old"), f.text("new"), f.change_text(), ", ".join(f.caused_by)) for f in changes.figures
-        ]
-        lines += _table(rows)
+    if not changes.differs(strict):
+        lines = [f"memo diff: no differences between {old} and {new} at display precision", ""]
+    else:
+        lines = [f"memo diff: {old} \u2192 {new}", ""]
+    shown = changes.shown_figures
+    if shown:
+        lines.append(f"Figures changed ({len(shown)})")
+        lines += _figure_rows(shown)
+        lines.append("")
+    if hidden:
+        counted = "counted, as --strict asks" if strict else "not counted in the exit status; --strict counts them"
+        lines.append(f"Figures changed below display precision ({len(hidden)}): {counted}")
+        lines += _figure_rows(hidden, exact=True)
         lines.append("")
     if changes.inputs:
         lines.append(f"Inputs changed ({len(changes.inputs)})")
@@ -132,6 +138,17 @@ def summary(changes: Changes, out_dir: Path | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _figure_rows(figures: list[FigureChange], exact: bool = False) -> list[str]:
+    """One row per figure; ``exact`` shows the unrounded values, for changes the memo's precision hides."""
+    rows = [("figure", "old", "new", "change", "caused by")]
+    for f in figures:
+        texts = f.text("old"), f.text("new"), f.change_text()
+        if exact and f.old is not None and f.new is not None:
+            texts = repr(f.old["value"]), repr(f.new["value"]), f"{f.new['value'] - f.old['value']:+.2e}"
+        rows.append((f.name, *texts, ", ".join(f.caused_by) or "tool or formula"))
+    return _table(rows)
+
+
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
@@ -159,7 +176,8 @@ def changes_json(changes: Changes) -> dict[str, Any]:
     pages = changes.pages
     return {
         "schema_version": CHANGES_SCHEMA_VERSION,
-        "differences": changes.any,
+        "differences": changes.any,  # at display precision; "differences_strict" also counts the changes below it
+        "differences_strict": changes.differs(strict=True),
         "old": side(changes.old),
         "new": side(changes.new),
         "tools_changed": {k: {"old": a, "new": b} for k, (a, b) in changes.tool_changed.items()},
@@ -206,6 +224,7 @@ def _figure_json(f: FigureChange) -> dict[str, Any]:
         "new_text": f.text("new"),
         "change_text": f.change_text(),
         "caused_by": f.caused_by,
+        "below_display_precision": not f.shown,
     }
 
 
