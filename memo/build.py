@@ -26,6 +26,7 @@ from memo.options import BuildOptions
 from memo.project import Project
 
 STAMP = stamp.STAMP
+STAGES = ("load and validate", "compute", "charts", "html", "pdf", "site", "write")  # in the order they run
 
 
 def cache_dir() -> Path:
@@ -42,6 +43,9 @@ class BuildResult:
     up_to_date: bool = False  # nothing had changed: no stage ran, no file was touched
     cache: Cache | None = None
     timings: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds since the start, per stage
+    pages: int = 0  # in the PDF
+    charts: int = 0
+    files: int = 0  # the build's files, written or found unchanged
 
 
 class Timings:
@@ -164,8 +168,9 @@ def _build(
     changed = [c for c in outputs.switch_whole(out, files, "build") if c != STAMP]
     timings.mark("write")
     return BuildResult(
-        options.out_dir, memo.figures, memo.checks, changed, memo.analysis, cache=store, timings=timings.stages
-    )
+        options.out_dir, memo.figures, memo.checks, changed, memo.analysis, cache=store, timings=timings.stages,
+        pages=pdf.page_count(pdf_bytes), charts=len(memo.charts), files=len(files) - 1,
+    )  # fmt: skip
 
 
 def _pdf(memo: RenderedMemo, options: BuildOptions, store: Cache) -> bytes:

@@ -19,8 +19,12 @@ from memo import __version__
 from memo.errors import MemoError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from memo.build import BuildResult
     from memo.converter import Converter
     from memo.options import BuildOptions
+    from memo.progress import Reporter
 
 PROJECT_FILE = "memo.yml"  # memo.schema.PROJECT_FILE, not imported so that --help stays fast
 
@@ -35,8 +39,18 @@ def _assignment(text: str) -> str:
 DEBUG_HELP = "on an unexpected error, print its traceback (for a bug report)"
 
 
+def _verbosity_options(command: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
+    """-q and -v, accepted before the command (memo -q build) and after it (memo build -q)."""
+    group = command.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_true", default=default, help="print errors only")
+    group.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="also list every file written and each note"
+    )
+
+
 def _project_option(command: argparse.ArgumentParser) -> None:
     command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+    _verbosity_options(command)
     command.add_argument(
         "--project",
         metavar="DIR",
@@ -52,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"memo {__version__}")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+    _verbosity_options(parser, default=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     build = commands.add_parser("build", help="validate the assumptions, compute the figures, write the outputs")
@@ -174,28 +189,55 @@ def _run_build(args: argparse.Namespace) -> int:
 
 
 def _build_with(options: BuildOptions, args: argparse.Namespace, converter: Converter) -> int:
-    from memo.build import build
+    from memo.build import STAGES, build
+    from memo.progress import Reporter
+
+    reporter = Reporter("memo", _verbosity(args), STAGES)
+    with reporter.running():
+        result = build(options, on_stage=_stage_hearers(reporter, args.timings), converter=converter)
+    _report_build(reporter, result)
+    return 0
+
+
+def _verbosity(args: argparse.Namespace) -> int:
+    from memo.progress import NORMAL, QUIET, VERBOSE
+
+    if args.quiet and args.verbose:
+        raise MemoError("memo: -q and -v ask for opposite things: give one of them", exit_status=2)
+    return QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
+
+
+def _stage_hearers(reporter: Reporter, timings: bool) -> Callable[[str, float], None]:
+    def heard(stage: str, seconds: float) -> None:
+        reporter.stage_done(stage)
+        if timings:
+            _print_timing(stage, seconds)
+
+    return heard
+
+
+def _report_build(reporter: Reporter, result: BuildResult) -> None:
+    from memo.progress import VERBOSE, plural
     from memo.project import display
 
-    result = build(options, on_stage=_print_timing if args.timings else None, converter=converter)
     if result.up_to_date:
-        print(f"memo: {display(result.out_dir)} is up to date")
-        return 0
+        reporter.info(f"{display(result.out_dir)} is up to date")
+        return
     for claim in result.analysis.claims if result.analysis else []:
         if not claim.holds:
-            print(f"{claim.diagnostic()}".replace(": error: ", ": warning: ", 1), file=sys.stderr)
-    differing = [c for c in result.checks if not c.holds]
-    print(
-        f"memo: {len(result.figures)} figures computed; "
-        f"{len(result.checks) - len(differing)} of {len(result.checks)} source statements agree with the model"
-    )
-    for check in differing:
-        print(f"memo: note: the source's figure for {check.figure} differs from the model ({check.where})")
+            reporter.diagnostic(claim.diagnostic().replace(": error: ", ": warning: ", 1))
+    slips = [c for c in result.checks if not c.holds]
+    for check in slips:
+        reporter.info(f"note: the source's figure for {check.figure} differs from the model ({check.where})", VERBOSE)
     for relative in sorted(result.changed):
-        print(f"memo: wrote {display(result.out_dir / relative)}")
-    if not result.changed:
-        print(f"memo: {display(result.out_dir)} is up to date")
-    return 0
+        reporter.wrote(display(result.out_dir / relative))
+    written = f"wrote {len(result.changed)} of {plural(result.files, 'file')}" if result.changed else "no file changed"
+    reporter.info(
+        f"built {display(result.out_dir)} in {reporter.elapsed():.1f} s: {plural(result.pages, 'page')}, "
+        f"{plural(result.charts, 'chart')}, {plural(len(result.figures), 'figure')}, "
+        f"{len(slips)} of {len(result.checks)} source statements {'differs' if len(slips) == 1 else 'differ'} from the "
+        f"model; {written}"
+    )
 
 
 def _print_timing(stage: str, seconds: float) -> None:
@@ -227,19 +269,20 @@ def _run_diff(args: argparse.Namespace) -> int:
 def _run_check(args: argparse.Namespace) -> int:
     from memo.build import check
     from memo.claims import enforce, unfalsifiable
+    from memo.progress import Reporter
 
+    reporter = Reporter("memo", _verbosity(args))
     options = _options(args, scenario=args.scenario)
     result = check(options)
     enforce(result.claims, allow_failing=False)
     for claim in unfalsifiable(result.assumptions):
-        print(
+        reporter.diagnostic(
             f"{claim.file}:{claim.line}:{claim.column}: warning: claims.{claim.id}: held for every input tried; "
-            "a claim that cannot fail guards nothing",
-            file=sys.stderr,
+            "a claim that cannot fail guards nothing"
         )
     differing = sum(1 for c in result.checks if not c.holds)
-    print(
-        f"memo: {options.display_name} is valid; {len(result.figures)} figures; "
+    reporter.info(
+        f"{options.display_name} is valid; {len(result.figures)} figures; "
         f"{len(result.claims)} claims hold; {differing} source statements differ from the model"
     )
     return 0

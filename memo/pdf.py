@@ -251,3 +251,14 @@ def renderer_versions() -> str:
     return ",".join(f"{name}={metadata.version(name)}" for name in ("weasyprint", "pydyf", "fonttools")) + (
         f",subsetter={font_subsetter()}"
     )
+
+
+def page_count(pdf_bytes: bytes) -> int:
+    """The number of pages of a PDF memo wrote (for the build's summary line)."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf_bytes)
+    try:
+        return len(document)
+    finally:
+        document.close()

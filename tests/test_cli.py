@@ -19,9 +19,9 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_build_writes_figures_json(project: Path) -> None:
-    result = memo("build", cwd=project)
+    result = memo("build", "-v", cwd=project)
     assert result.returncode == 0, result.stderr
-    assert "wrote build/figures.json" in result.stdout
+    assert "memo: wrote build/figures.json" in result.stdout.splitlines()
     data = json.loads((project / "build" / "figures.json").read_text())
     ps = data["figures"]["valuation.ps_forward"]
     assert set(ps) >= {"value", "unit", "low", "high", "formula", "inputs", "label"}

@@ -1,0 +1,125 @@
+"""What the commands print: a line per stage and a summary by default, every file with -v, errors only with -q,
+and a live line that redraws only on a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pypdfium2
+import pytest
+
+from memo.build import STAGES
+from memo.progress import CLEAR_LINE
+from tests.conftest import ROOT, memo
+
+STAGE_LINE = re.compile(r"memo: (.+?) +(\d+\.\d\d) s")
+SUMMARY = re.compile(
+    r"memo: built (\S+) in ([\d.]+) s: (\d+) pages?, (\d+) charts?, (\d+) figures?, (\d+) of (\d+) source "
+    r"statements differs? from the model; (?:wrote (\d+) of (\d+) files?|no file changed)"
+)
+
+
+@pytest.fixture(scope="module")
+def starter(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("starter")
+    assert memo("new", "memo", cwd=root, bundled=False).returncode == 0
+    return root / "memo"
+
+
+def _build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return memo("build", *args, cwd=project, bundled=False)
+
+
+def test_a_line_per_stage_and_a_summary_that_matches_the_outputs(starter: Path) -> None:
+    result = _build(starter, "--out", "piped", "--no-cache")
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stdout and "\x1b" not in result.stdout  # a pipe gets no animation
+    *stages, summary = result.stdout.splitlines()
+    assert [STAGE_LINE.fullmatch(line).group(1) for line in stages] == list(STAGES)  # type: ignore[union-attr]
+    seconds = sum(float(STAGE_LINE.fullmatch(line).group(2)) for line in stages)  # type: ignore[union-attr]
+    found = SUMMARY.fullmatch(summary)
+    assert found, summary
+    folder, total, pages, charts, figures, slips, statements, wrote, files = found.groups()
+    out = starter / "piped"
+    data = json.loads((out / "figures.json").read_text())
+    assert folder == "piped" and float(total) >= seconds - 0.1
+    assert int(pages) == len(pypdfium2.PdfDocument(out / "memo.pdf"))
+    assert int(charts) == len(data["charts"]) > 0
+    model_figures = [n for n in data["figures"] if not n.startswith(("scenario.", "uncertainty."))]  # not analysis
+    assert int(figures) == len(model_figures)
+    assert int(statements) == len(data["source_checks"])
+    assert int(slips) == sum(1 for c in data["source_checks"] if not c["holds"])
+    written = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".memo-")]
+    assert int(wrote) == int(files) == len(written)
+    assert "wrote" not in result.stdout.replace(summary, "")  # no line per file by default
+
+
+def test_verbose_lists_every_file_written_and_quiet_prints_nothing(starter: Path) -> None:
+    verbose = _build(starter, "--out", "loud", "-v")
+    assert verbose.returncode == 0, verbose.stderr
+    listed = set(re.findall(r"^memo: wrote (\S+)$", verbose.stdout, re.M))
+    on_disk = {
+        str(p.relative_to(starter)) for p in (starter / "loud").rglob("*") if p.is_file() and ".memo-" not in p.name
+    }
+    assert listed == on_disk and len(listed) > 20
+
+    again = _build(starter, "--out", "loud")
+    assert again.returncode == 0 and again.stdout == "memo: loud is up to date\n"
+    for flags in (("-q",), ("--quiet",)):
+        quiet = _build(starter, "--out", "hushed", "--set", "customers.seats=125000", *flags)
+        assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", ""), quiet
+    assert (starter / "hushed" / "memo.pdf").is_file()
+    before = memo("-q", "build", "--out", "hushed", cwd=starter, bundled=False)  # -q before the command too
+    assert (before.returncode, before.stdout, before.stderr) == (0, "", "")
+
+
+def test_quiet_still_prints_errors(starter: Path) -> None:
+    result = _build(starter, "--out", "bad", "-q", "--set", "no.such_input=1")
+    assert result.returncode == 1 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert "no.such_input" in line and not (starter / "bad" / "memo.pdf").exists()
+    both = _build(starter, "-q", "-v")
+    assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def _on_a_terminal(cwd: Path, *args: str) -> tuple[int, str]:
+    """Run memo with stdout and stderr on a pseudo-terminal; the raw bytes it drew."""
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm"}
+    child = subprocess.Popen([sys.executable, "-m", "memo", *args], cwd=cwd, env=env, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(controller)
+    return child.wait(timeout=300), drawn.decode()
+
+
+def _screen(drawn: str) -> list[str]:
+    """The lines a terminal ends up showing: each redraw (carriage return, clear line) replaces its line."""
+    lines = []
+    for line in drawn.replace("\r\n", "\n").split("\n"):
+        lines.append(line.rsplit(CLEAR_LINE, 1)[-1])
+    return [line for line in lines if line]
+
+
+def test_a_terminal_sees_a_live_line_that_leaves_the_same_lines(starter: Path) -> None:
+    status, drawn = _on_a_terminal(starter, "build", "--out", "tty", "--no-cache")
+    assert status == 0, drawn
+    live = re.findall(r"\r\x1b\[Kmemo: (\w[\w ]*?) [|/\\-] (\d+\.\d) s", drawn)
+    assert "pdf" in {stage for stage, _ in live}  # the longest stage is shown while it runs
+    screen = _screen(drawn)
+    assert [STAGE_LINE.fullmatch(line).group(1) for line in screen[:-1]] == list(STAGES)  # type: ignore[union-attr]
+    assert SUMMARY.fullmatch(screen[-1]), screen[-1]
