@@ -153,7 +153,7 @@ class Changes:
             or self.prose
             or self.guards
             or self.charts
-            or (self.pages and self.pages.changes)
+            or (self.pages and (self.pages.changes or self.pages.words))
         )
 
 

@@ -1,4 +1,5 @@
-"""PDF page diff: align the pages of two PDFs by their text, then compare aligned pages pixel by pixel.
+"""PDF page diff: align the pages of two PDFs by their text, then compare aligned pages pixel by pixel, and the
+two documents' words as one stream each (:mod:`memo.review.words`).
 
 Aligning first means a page inserted, or a chapter that grew by a page, marks only the pages that really differ;
 everything after them is compared with its true counterpart, not with whatever now sits at the same page number.
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from memo.review import words as text
 from memo.review.sides import DiffTrouble
 
 SCALE = 1.25  # 90 dpi: enough to read a figure, small enough to compare in milliseconds
@@ -40,6 +42,27 @@ class Page:
     words: list[str]
     draw: Callable[[], np.ndarray] | None = None  # renders the page (H x W x 3, uint8) when it is first needed
     _image: np.ndarray | None = None
+    text: text.PageText | None = None  # the words with their boxes
+    crop: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # the crop box drawn, in points
+    scale: float = SCALE
+
+    def to_pixels(self, box: text.Box, pad: float = 1.0) -> tuple[int, int, int, int]:
+        """A box in PDF points as pixels of the drawn page (y down from the top)."""
+        left, _, _, top = self.crop
+        x0, y0, x1, y1 = box
+        s = self.scale
+        return (
+            math.floor((x0 - left - pad) * s),
+            math.floor((top - y1 - pad) * s),
+            math.ceil((x1 - left + pad) * s),
+            math.ceil((top - y0 + pad) * s),
+        )
+
+    def to_points(self, box: tuple[int, int, int, int]) -> text.Box:
+        left, _, _, top = self.crop
+        x0, y0, x1, y1 = box
+        s = self.scale
+        return (round(left + x0 / s, 2), round(top - y1 / s, 2), round(left + x1 / s, 2), round(top - y0 / s, 2))
 
     @property
     def image(self) -> np.ndarray:
@@ -61,6 +84,7 @@ class PageChange:
     new: int | None
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # x0, y0, x1, y1 on the shown page
     images: dict[str, bytes] = field(default_factory=dict)  # "old", "new", "highlighted" -> PNG
+    regions: list[text.Box] = field(default_factory=list)  # changed pixels away from any word, in PDF points
 
 
 @dataclass
@@ -69,6 +93,8 @@ class PageReport:
     new_pages: int
     pairs: list[tuple[int | None, int | None]]  # the alignment, 1-based
     changes: list[PageChange]
+    words: list[text.WordChange] = field(default_factory=list)  # the text diff, in the new document's order
+    sizes: dict[int, tuple[float, float]] = field(default_factory=dict)  # new page -> width, height in points
 
 
 def check_bounds(document: Any, path: Path, scale: float = SCALE) -> None:
@@ -108,12 +134,16 @@ def opened(path: Path, scale: float = SCALE) -> Iterator[list[Page]]:
         check_bounds(document, path, scale)
         pages = []
         for index in range(len(document)):
-            text = PAGE_NUMBER.sub("Page # of #", document[index].get_textpage().get_text_bounded())
+            page = document[index]
+            textpage = page.get_textpage()
+            bounded = PAGE_NUMBER.sub("Page # of #", textpage.get_text_bounded())
+            words = text.read_page(textpage, index + 1, (page.get_width(), page.get_height()))
 
             def draw(index: int = index) -> np.ndarray:
                 return np.asarray(document[index].render(scale=scale).to_pil().convert("RGB"))
 
-            pages.append(Page(index + 1, re.findall(r"\S+", text), draw))
+            found = Page(index + 1, re.findall(r"\S+", bounded), draw, text=words, crop=page.get_cropbox(), scale=scale)
+            pages.append(found)
         yield pages
     except pdfium.PdfiumError as exc:
         raise DiffTrouble(f"memo diff: {path}: cannot read PDF ({exc})") from None
@@ -208,6 +238,22 @@ def _components(cells: np.ndarray) -> list[tuple[int, int, int, int]]:
     return sorted(boxes, key=lambda b: (b[1], b[0]))
 
 
+def _graphic_boxes(old: Page, new: Page) -> list[tuple[int, int, int, int]]:
+    """Where two aligned pages differ away from any word of either: a chart, a rule or an image that changed.
+    Text that only moved (reflow) or changed (the text diff's words) is left out, so it is not boxed twice."""
+    a, b = old.image, new.image
+    if a.shape != b.shape:
+        return []
+    masked_a, masked_b = a.copy(), b.copy()
+    for page in (old, new):
+        for word in page.text.words if page.text else []:
+            for box in word.boxes:
+                x0, y0, x1, y1 = page.to_pixels(box, pad=1.5)
+                masked_a[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = 255
+                masked_b[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = 255
+    return changed_boxes(masked_a, masked_b)
+
+
 def _to_pixels(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
     pad = 4
     x0, y0, x1, y1 = box
@@ -233,7 +279,12 @@ def png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def highlighted(image: np.ndarray, boxes: Sequence[tuple[int, int, int, int]]) -> bytes:
+def highlighted(
+    image: np.ndarray,
+    boxes: Sequence[tuple[int, int, int, int]],
+    words: Sequence[tuple[int, int, int, int]] = (),
+) -> bytes:
+    """The page with the changed regions boxed (orange) and the changed words of the text diff boxed (blue)."""
     from PIL import Image, ImageDraw
 
     base = Image.fromarray(image).convert("RGBA")
@@ -241,6 +292,8 @@ def highlighted(image: np.ndarray, boxes: Sequence[tuple[int, int, int, int]]) -
     draw = ImageDraw.Draw(overlay)
     for box in boxes:
         draw.rectangle(box, fill=(213, 94, 0, 40), outline=(213, 94, 0, 255), width=2)
+    for box in words:
+        draw.rectangle(box, fill=(0, 114, 178, 60), outline=(0, 114, 178, 255), width=2)
     buffer = io.BytesIO()
     Image.alpha_composite(base, overlay).convert("RGB").save(buffer, format="PNG", compress_level=3)
     return buffer.getvalue()
@@ -249,18 +302,26 @@ def highlighted(image: np.ndarray, boxes: Sequence[tuple[int, int, int, int]]) -
 def compare(old_pdf: Path, new_pdf: Path, *, images: bool = True) -> PageReport:
     with opened(old_pdf) as old, opened(new_pdf) as new:
         pairs = align(old, new)
+        word_changes = text.diff([p.text for p in old if p.text], [p.text for p in new if p.text])
+        marked: dict[int, list[tuple[int, int, int, int]]] = {}
+        for word_change in word_changes:
+            page = new[word_change.page - 1]
+            marked.setdefault(page.number, []).extend(page.to_pixels(box) for box in word_change.boxes)
         changes: list[PageChange] = []
         for a, b in pairs:
-            change = _compare_pair(old[a - 1] if a else None, new[b - 1] if b else None, images)
+            change = _compare_pair(old[a - 1] if a else None, new[b - 1] if b else None, images, marked)
             for page in (old[a - 1] if a else None, new[b - 1] if b else None):
                 if page is not None:
                     page.release()
             if change is not None:
                 changes.append(change)
-        return PageReport(len(old), len(new), pairs, changes)
+        sizes = {p.number: p.text.size for p in new if p.text}
+        return PageReport(len(old), len(new), pairs, changes, word_changes, sizes)
 
 
-def _compare_pair(old: Page | None, new: Page | None, images: bool) -> PageChange | None:
+def _compare_pair(
+    old: Page | None, new: Page | None, images: bool, marked: dict[int, list[tuple[int, int, int, int]]]
+) -> PageChange | None:
     if old is not None and new is not None:
         boxes = changed_boxes(old.image, new.image)
         if old.words == new.words:
@@ -268,15 +329,21 @@ def _compare_pair(old: Page | None, new: Page | None, images: bool) -> PageChang
         if not boxes:
             return None
         change = PageChange("changed", old.number, new.number, boxes)
+        change.regions = [new.to_points(box) for box in _graphic_boxes(old, new)]
         if images:
-            change.images = {"old": png(old.image), "new": png(new.image), "highlighted": highlighted(new.image, boxes)}
+            words = marked.get(new.number, [])
+            change.images = {
+                "old": png(old.image),
+                "new": png(new.image),
+                "highlighted": highlighted(new.image, boxes, words),
+            }
         return change
     if new is not None:
         image = new.image
         full = [(0, 0, image.shape[1], image.shape[0])]
         change = PageChange("inserted", None, new.number, full)
         if images:
-            change.images = {"new": png(image), "highlighted": highlighted(image, full)}
+            change.images = {"new": png(image), "highlighted": highlighted(image, full, marked.get(new.number, []))}
         return change
     assert old is not None
     image = old.image

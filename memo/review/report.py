@@ -17,6 +17,7 @@ from memo import format as fmt
 from memo import outdir, page
 from memo.outputs import switch_whole
 from memo.review.changes import Changes, FigureChange, GuardChange
+from memo.review.words import WordChange, boxes_json
 from memo.svg import scope_ids
 
 CHANGES_SCHEMA_VERSION = 1
@@ -125,6 +126,8 @@ def summary(changes: Changes, out_dir: Path | None, strict: bool = False) -> str
     if changes.charts:
         lines.append(f"Charts changed ({len(changes.charts)}): " + ", ".join(c["name"] for c in changes.charts))
         lines.append("")
+    if changes.pages is not None and changes.pages.words and changes.old.figures_data is None:
+        lines += _text_lines(changes.pages.words)
     if changes.pages is not None and changes.pages.changes:
         report = changes.pages
         labels = ", ".join(_page_label(c) for c in report.changes)
@@ -135,6 +138,8 @@ def summary(changes: Changes, out_dir: Path | None, strict: bool = False) -> str
         lines.append("")
     if out_dir is not None:
         lines.append(f"Review page: {out_dir / 'index.html'}")
+        if has_diff_pdf(changes):
+            lines.append(f"Annotated PDF: {out_dir / 'diff.pdf'}")
     return "\n".join(lines) + "\n"
 
 
@@ -147,6 +152,37 @@ def _figure_rows(figures: list[FigureChange], exact: bool = False) -> list[str]:
             texts = repr(f.old["value"]), repr(f.new["value"]), f"{f.new['value'] - f.old['value']:+.2e}"
         rows.append((f.name, *texts, ", ".join(f.caused_by) or "tool or formula"))
     return _table(rows)
+
+
+def _text_lines(word_changes: list[WordChange]) -> list[str]:
+    """The text diff of two PDFs, per new page: each change in its context, a few per page."""
+    by_page: dict[int, list[WordChange]] = {}
+    for change in word_changes:
+        by_page.setdefault(change.page, []).append(change)
+    count = len(word_changes)
+    pages = ", ".join(str(p) for p in by_page)
+    lines = [
+        f"Text changed: {count} change{'s' if count != 1 else ''} on page{'s' if len(by_page) != 1 else ''} {pages}"
+    ]
+    for number, found in by_page.items():
+        for change in found[:3]:
+            lines.append(f"  [page {number}] " + _inline_words(_in_context(change)))
+        if len(found) > 3:
+            lines.append(f"  [page {number}] ... and {len(found) - 3} more")
+    lines.append("")
+    return lines
+
+
+def _in_context(change: WordChange) -> list[tuple[str, str]]:
+    """A word change as the prose diff's (op, text) pairs, with the unchanged words either side."""
+    words = [("equal", "..." + " ".join(change.before))] if change.before else []
+    if change.old:
+        words.append(("delete", change.old_text))
+    if change.new:
+        words.append(("insert", change.new_text))
+    if change.after:
+        words.append(("equal", " ".join(change.after) + "..."))
+    return words
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
@@ -190,6 +226,7 @@ def changes_json(changes: Changes) -> dict[str, Any]:
         },
         "guards": {section: [_guard_json(g) for g in guarded] for section, guarded in changes.guards.items()},
         "charts": [{k: c[k] for k in ("name", "title", "status", "figures")} for c in changes.charts],
+        "words": [_word_json(c, pages.sizes) for c in pages.words] if pages is not None else [],
         "pages": None
         if pages is None
         else {
@@ -225,6 +262,22 @@ def _figure_json(f: FigureChange) -> dict[str, Any]:
         "change_text": f.change_text(),
         "caused_by": f.caused_by,
         "below_display_precision": not f.shown,
+    }
+
+
+def _word_json(change: WordChange, sizes: dict[int, tuple[float, float]]) -> dict[str, Any]:
+    """A word change: its new page, the old page, the old and new text, and the boxes it is marked with on the new
+    page (PDF points, origin at the bottom left, with the page's size): the new words, or where removed words were."""
+    width, height = sizes.get(change.page, (0.0, 0.0))
+    return {
+        "page": change.page,
+        "old_page": change.old_page,
+        "kind": change.kind,
+        "old": change.old_text,
+        "new": change.new_text,
+        "margin": change.margin,
+        "boxes": boxes_json(change.boxes),
+        "page_size": [round(width, 2), round(height, 2)],
     }
 
 
@@ -265,7 +318,15 @@ def index_html(changes: Changes) -> str:
         page_label=_page_label,
         chart_svg=_chart_svg,
         data_uri=_data_uri,
+        in_context=_in_context,
+        diff_pdf=has_diff_pdf(changes),
+        text_diff=changes.pages is not None and bool(changes.pages.words) and changes.old.figures_data is None,
     )
+
+
+def has_diff_pdf(changes: Changes) -> bool:
+    """Whether the review folder gets diff.pdf: there are differences and the new side has a PDF."""
+    return changes.any and changes.new.pdf is not None
 
 
 def checked_out(out_dir: Path, project_root: Path | None) -> Path:
@@ -289,6 +350,10 @@ def write(changes: Changes, out_dir: Path) -> None:
         for change in changes.pages.changes:
             for kind, png in change.images.items():
                 files[_page_image_name(change, kind)] = png
+    if has_diff_pdf(changes):
+        from memo.review.annotate import annotated
+
+        files["diff.pdf"] = annotated(changes)
     real = outdir.checked(out_dir, "diff", "--out")
     with ExitStack() as stack:
         if outdir.made_by(real.parent) == "build":
