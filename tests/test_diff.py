@@ -483,6 +483,7 @@ def test_changes_json_keeps_its_keys_and_adds_claims_and_guards(tmp_path: Path) 
         "prose",
         "guards",
         "charts",
+        "words",
         "pages",
     }
     assert data["differences"] is True and data["claims"][0]["status"] == "verdict changed"

@@ -257,9 +257,29 @@ def diff(old: Sequence[PageText], new: Sequence[PageText]) -> list[WordChange]:
     old_margins, new_margins = margin_lines(old, new), margin_lines(new, old)
     a = [w for p in old for k, line in enumerate(p.lines) if (p.number, k) not in old_margins for w in line]
     b = [w for p in new for k, line in enumerate(p.lines) if (p.number, k) not in new_margins for w in line]
-    changes = _stream_changes(a, b)
+    changes = _stream_changes(_across_pages(a), _across_pages(b))
     changes += _margin_changes(old, new, old_margins, new_margins)
     return sorted(changes, key=_order(new))
+
+
+def _across_pages(stream: Sequence[Word]) -> list[Word]:
+    """A word hyphenated at the foot of a page and ended on the next (the running head between them taken out):
+    one word, as it is when the same text falls within a page."""
+    out: list[Word] = []
+    for word in stream:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and last.page != word.page
+            and len(last.text) > 1
+            and last.text[-1] in HYPHENS
+            and last.text[-2].isalpha()
+            and word.text[:1].islower()
+        ):
+            out[-1] = Word(last.text[:-1] + word.text, last.page, last.boxes)
+            continue
+        out.append(word)
+    return out
 
 
 def _order(new: Sequence[PageText]) -> Any:
