@@ -276,14 +276,15 @@ def summary_html(changes: Changes, size: tuple[float, float]) -> str:
 def _figures_section(changes: Changes) -> list[str]:
     from memo.review.report import _input_text
 
-    parts = [f"<h2>Figures changed ({len(changes.figures)})</h2>"]
-    if changes.figures:
+    shown = changes.shown_figures
+    parts = [f"<h2>Figures changed ({len(shown)})</h2>"]
+    if shown:
         parts.append(
             "<table><colgroup><col class='figure'><col class='value'><col class='value'><col class='change'>"
             "<col class='cause'></colgroup><thead><tr><th>Figure</th><th class='num'>Old</th><th class='num'>New</th>"
             "<th class='num'>Change</th><th>Caused by</th></tr></thead><tbody>"
         )
-        for f in changes.figures:
+        for f in shown:
             causes = (
                 ", ".join(f"<code>{_e(c)}</code>" for c in f.caused_by) or "<span class='none'>tool or formula</span>"
             )
@@ -294,6 +295,10 @@ def _figures_section(changes: Changes) -> list[str]:
         parts.append("</tbody></table>")
     else:
         parts.append("<p class='none'>No figure changed.</p>")
+    hidden = changes.hidden_figures
+    if hidden:
+        names = ", ".join(f"<code>{_e(f.name)}</code>" for f in hidden)
+        parts.append(f"<p class='none'>Changed below display precision ({len(hidden)}): {names}.</p>")
     if changes.inputs:
         parts.append(f"<h2>Inputs changed ({len(changes.inputs)})</h2>")
         parts.append(
