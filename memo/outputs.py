@@ -300,9 +300,10 @@ def files_of(
 ) -> dict[str, bytes]:
     """Every file a build writes, by path in the output directory (the site under site/)."""
     from memo import figures as figures_json
-    from memo import fonts, site
+    from memo import fonts, site, workbook
 
     figures_bytes = figures_json.dumps(data)
+    figures_xlsx = workbook.of_build(memo)  # the model as a live workbook, beside figures.csv on the site
     chart_svgs = {name: chart.svg.encode("utf-8") for name, chart in memo.charts.items()}
     font_files = {font.name: font.path.read_bytes() for font in fonts.font_files()} | fonts.licenses()
     site_files = site.files(
@@ -323,6 +324,8 @@ def files_of(
     )
     return {
         "figures.json": figures_bytes,
+        "figures.xlsx": figures_xlsx,
+        "site/figures.xlsx": figures_xlsx,
         "memo.html": memo.html.encode("utf-8"),
         "memo.pdf": pdf_bytes,
         **{f"charts/{name}.vl.json": chart.spec_json for name, chart in memo.charts.items()},
