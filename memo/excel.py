@@ -6,7 +6,7 @@ Every construct of the language has an Excel form that gives the same number:
 formula language              Excel
 ============================  =====================================================================================
 ``2``, ``30.4375``, ``5e-7``  the same literal (``5E-07``)
-``users.paid``                the name or cell the caller resolves it to (a defined name on the base sheets)
+``customers.paid``            the name or cell the caller resolves it to (a defined name on the base sheets)
 ``a + b``, ``a - b``          ``a+b``, ``a-b``
 ``a * b``, ``a / b``          ``a*b``, ``a/b``
 ``a ** b``                    ``a^b``, operands parenthesised: Excel's ``^`` groups left to right and ranks below

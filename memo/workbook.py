@@ -7,7 +7,7 @@ replacements, and its figures as formulas over that sheet's inputs). Figures the
 Monte Carlo percentiles) have no formula: they are values, in a section of the Figures sheet that says so.
 
 Every input and figure has a workbook-level defined name, ``in_`` or ``fig_`` and its key with the dots as
-underscores (``in_users_conversion_rate``, ``fig_arr_forward``): the prefix keeps a name from reading as a cell
+underscores (``in_customers_active``, ``fig_revenue_forward``): the prefix keeps a name from reading as a cell
 (``abc1``, ``r1c1``) and apart from a figure of the same key. A date cell holds Excel's day serial and shows as a
 date; its name means memo's day number (the serial plus :data:`memo.excel.DATE_OFFSET`), so the formulas are the
 model's. Same inputs, same bytes: the document's dates are the memo's as-of date and the zip entries' times too.
