@@ -35,6 +35,7 @@ OUTPUT_LIBRARIES = (
     "pyyaml",
     "fontpkg-source-serif-4",
     "fontpkg-ibm-plex-sans",
+    "openpyxl",
 )
 
 

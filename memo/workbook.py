@@ -83,7 +83,7 @@ def workbook(
     base = before_scenario or assumptions
     for name, scenario in assumptions.scenarios.items():
         book.scenario_sheet(name, scenario.rationale, scenario.overrides, base, (scenario_figures or {}).get(name))
-    return _deterministic(book.wb, assumptions.memo.as_of)
+    return _deterministic(book.wb, assumptions.memo.as_of, book.results)
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,7 @@ class _Book:
         self.input_cells: dict[str, _Cell] = {}
         self.sign_of = _signs(spec)
         self.titles: set[str] = set()
+        self.results: dict[str, dict[str, float | int]] = {}  # sheet -> formula cell -> the model's result
 
     def _is_date(self, unit: str) -> bool:
         return unit in self.spec.units and self.spec.units[unit].is_date
@@ -178,7 +179,7 @@ class _Book:
             resolve = self._resolver(
                 name, lambda ref: excel.Term(names[ref]), lambda ref: excel.Term(self.input_names[ref])
             )
-            self._figure_row(ws, cell.row, figures[name], resolve)
+            self._figure_row(ws, cell.row, figures[name], resolve, known=True)
             self._name(names[name], cell.term(FIGURES).text)
         if extra:
             section = len(figures) + 3
@@ -194,7 +195,9 @@ class _Book:
         """Names in ``own``'s formula: a figure when one has the name (other than ``own``), else an input."""
         return lambda ref: figure(ref) if ref in self.definitions and ref != own else item(ref)
 
-    def _figure_row(self, ws: Worksheet, row: int, figure: Figure, resolve: excel.Resolve) -> None:
+    def _figure_row(self, ws: Worksheet, row: int, figure: Figure, resolve: excel.Resolve, known: bool) -> None:
+        """A figure's row: its value as a formula (with the model's result beside it when ``known``), or, for a
+        formula with no Excel form, its value."""
         _texts(ws, row, {"A": figure.name, "B": figure.label, "D": figure.unit, "E": figure.formula})
         try:
             formula = excel.translate(figure.formula, resolve, self.sign_of(figure.name))
@@ -205,6 +208,11 @@ class _Book:
             formula = f"({formula})-{excel.DATE_OFFSET}"  # memo's day number as Excel's serial
         ws[f"C{row}"] = "=" + formula
         ws[f"C{row}"].number_format = excel.number_format(figure.value, self._kind(figure.unit))
+        if known:
+            self._result(ws, f"C{row}", _excel_value(figure.value, self._is_date(figure.unit)))
+
+    def _result(self, ws: Worksheet, ref: str, value: float | int) -> None:
+        self.results.setdefault(ws.title, {})[ref] = value
 
     def _value_row(self, ws: Worksheet, row: int, figure: Figure, why: str) -> None:
         _texts(ws, row, {"A": figure.name, "B": figure.label, "D": figure.unit, "E": figure.formula, "F": why})
@@ -244,7 +252,7 @@ class _Book:
             shown = figures[figure_name] if figures is not None else None
             figure = _as_figure(definition, shown)
             resolve = self._resolver(figure_name, lambda ref: figure_cells[ref].term(), lambda ref: cells[ref].term())
-            self._figure_row(ws, cell.row, figure, resolve)
+            self._figure_row(ws, cell.row, figure, resolve, known=shown is not None)
 
     def _scenario_input(self, ws: Worksheet, row: int, key: str, item: Input, overrides: Mapping[str, float]) -> None:
         ref = f"C{row}"
@@ -256,6 +264,7 @@ class _Book:
         build_item = self.assumptions.inputs.get(key)
         if build_item is not None and build_item.number == item.number and key in self.input_cells:
             ws[ref] = f"={self.input_cells[key].on(INPUTS)}"
+            self._result(ws, ref, _excel_value(item.number, self._is_date(item.unit)))
             ws[ref].number_format = excel.number_format(item.number, self._kind(item.unit))
             _texts(ws, row, {"F": "as on the Inputs sheet"})
             return
@@ -358,12 +367,15 @@ def _signs(spec: Spec) -> Callable[[str], Callable[[ast.expr], int]]:
     return lambda own: lambda node: expr.sign(node, resolver(own))
 
 
-def _deterministic(wb: Workbook, as_of: dt.date) -> bytes:
+def _deterministic(wb: Workbook, as_of: dt.date, results: Mapping[str, Mapping[str, float | int]]) -> bytes:
     """The workbook's bytes, the same for the same workbook: openpyxl's zip stamps each entry with the time of
-    writing; here every entry has the memo's as-of date (zip dates start in 1980) and fixed attributes."""
+    writing; here every entry has the memo's as-of date (zip dates start in 1980) and fixed attributes. Each
+    formula cell carries the model's result as its cached value (openpyxl writes none), for readers that show
+    what the file holds without calculating; Excel recalculates on opening all the same."""
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(wb, archive).write_data()
+    sheets = {ws.path.lstrip("/"): results.get(ws.title, {}) for ws in wb.worksheets}
     stamp = (max(as_of.year, 1980), as_of.month, as_of.day, 0, 0, 0) if as_of.year >= 1980 else (1980, 1, 1, 0, 0, 0)
     out = io.BytesIO()
     with zipfile.ZipFile(raw) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
@@ -372,5 +384,23 @@ def _deterministic(wb: Workbook, as_of: dt.date) -> bytes:
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.create_system = 3
             entry.external_attr = 0o644 << 16
-            target.writestr(entry, source.read(info.filename))
+            data = source.read(info.filename)
+            if sheets.get(info.filename):
+                data = _with_results(data, sheets[info.filename])
+            target.writestr(entry, data)
     return out.getvalue()
+
+
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f><v\s*/>')
+
+
+def _with_results(xml: bytes, results: Mapping[str, float | int]) -> bytes:
+    """A sheet's XML with each formula cell's cached value filled in from ``results``."""
+
+    def fill(match: re.Match[bytes]) -> bytes:
+        value = results.get(match[1].decode())
+        if value is None:
+            return match[0]
+        return b'<c r="%s"%s><f>%s</f><v>%s</v>' % (match[1], match[2], match[3], repr(value).encode())
+
+    return _FORMULA_CELL.sub(fill, xml)

@@ -161,6 +161,19 @@ def test_bundled_figures_match_figures_json(bundled: tuple[Evaluated, dict[str, 
     assert all(not str(figures_sheet[f"C{row}"].value).startswith("=") for row in values.values())
 
 
+def test_each_formula_cell_carries_the_models_result(bundled: tuple[Evaluated, dict[str, Any]]) -> None:
+    """For readers that show the file without calculating (previewers, openpyxl's data_only, pandas)."""
+    book, payload = bundled
+    cached = openpyxl.load_workbook(book.path, data_only=True)
+    for title in book.book.sheetnames[1:]:
+        prefix = "" if title == workbook.FIGURES else f"scenario.{title.removesuffix(' scenario').lower()}."
+        for name, row in book.sheets[title].figures.items():
+            expected = payload["figures"][prefix + name]
+            value = cached[title][f"C{row}"].value
+            assert isinstance(value, int | float), f"{title} {name}: no cached value"
+            assert _close(_as_model(value, expected["unit"]), expected["value"]), f"{title} {name}"
+
+
 def test_tollbridge_figures_match_its_model(tollbridge: tuple[Evaluated, build_stage.RenderedMemo]) -> None:
     book, memo = tollbridge
     payload = _payload_of(memo)
