@@ -198,7 +198,8 @@ class _Book:
     def _figure_row(self, ws: Worksheet, row: int, figure: Figure, resolve: excel.Resolve, known: bool) -> None:
         """A figure's row: its value as a formula (with the model's result beside it when ``known``), or, for a
         formula with no Excel form, its value."""
-        _texts(ws, row, {"A": figure.name, "B": figure.label, "D": figure.unit, "E": figure.formula})
+        note = "rests on an estimate" if figure.estimate else ""
+        _texts(ws, row, {"A": figure.name, "B": figure.label, "D": figure.unit, "E": figure.formula, "F": note})
         try:
             formula = excel.translate(figure.formula, resolve, self.sign_of(figure.name))
         except excel.Untranslatable as exc:
@@ -275,8 +276,21 @@ class _Book:
 
 def _as_figure(definition: FigureDef, shown: Figure | None) -> Figure:
     """The figure a scenario row shows: the scenario's own (for its number format), or the definition alone."""
-    value = shown.value if shown is not None else 0.0
-    return Figure(definition.name, definition.label, definition.unit, definition.formula, (), value, None, None, False)
+    if shown is None:
+        return Figure(
+            definition.name, definition.label, definition.unit, definition.formula, (), 0.0, None, None, False
+        )
+    return Figure(
+        definition.name,
+        definition.label,
+        definition.unit,
+        definition.formula,
+        (),
+        shown.value,
+        None,
+        None,
+        shown.estimate,
+    )
 
 
 def _header(ws: Worksheet, row: int, columns: Iterable[str]) -> None:

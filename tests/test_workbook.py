@@ -188,6 +188,30 @@ def test_tollbridge_figures_match_its_model(tollbridge: tuple[Evaluated, build_s
     )
 
 
+def test_a_build_for_a_scenario_with_an_edit(tmp_path: Path) -> None:
+    """Built with --scenario and --set: the Inputs sheet is the build's inputs (the scenario's replacements made
+    the inputs), every scenario sheet still runs from the inputs before --scenario, as figures.json says."""
+    project = load_project(TOLLBRIDGE)
+    options = BuildOptions.of(
+        TOLLBRIDGE / "assumptions.yaml", tmp_path / "build", project,
+        scenario="toll_rise", overrides=("tolls.collection_rate=0.95",),
+    )  # fmt: skip
+    memo = build_stage.render_memo(options)
+    path = tmp_path / "figures.xlsx"
+    path.write_bytes(workbook.of_build(memo))
+    book = Evaluated(path)
+    bad, seen = _mismatches(book, _payload_of(memo))
+    assert bad == [] and seen == len(memo.document.figures)
+    inputs, rows = book.book[workbook.INPUTS], book.sheets[workbook.INPUTS].inputs
+    assert inputs[f"C{rows['tolls.car_toll']}"].value == 5.25  # the scenario's
+    assert inputs[f"C{rows['tolls.collection_rate']}"].value == 0.95  # --set
+    recession = book.book["Recession scenario"]
+    row = book.sheets["Recession scenario"].inputs["tolls.car_toll"]
+    assert recession[f"C{row}"].value == memo.inputs.assumptions.inputs["tolls.car_toll"].number  # not 5.25
+    row = book.sheets["Recession scenario"].inputs["bond.coupon"]
+    assert recession[f"C{row}"].value == f"=Inputs!$C${rows['bond.coupon']}"  # the same in both: linked
+
+
 def _values(memo_inputs: Mapping[str, validate.Input]) -> dict[str, float]:
     return {name: item.number for name, item in memo_inputs.items()}
 
