@@ -10,8 +10,8 @@ formula language              Excel
 ``a + b``, ``a - b``          ``a+b``, ``a-b``
 ``a * b``, ``a / b``          ``a*b``, ``a/b``
 ``a ** b``                    ``a^b``, operands parenthesised: Excel's ``^`` groups left to right and ranks below
-                              unary minus (``-2^2`` is 4 in Excel); ``IF(AND(a=0,b=0),1,a^b)`` when both may be 0,
-                              as numpy gives 0 ** 0 = 1 where Excel gives #NUM!
+                              unary minus (``-2^2`` is 4 in Excel); ``IF(b=0,1,a^b)`` when both may be 0, as numpy
+                              gives x ** 0 = 1 for every x where Excel gives #NUM! for 0^0
 ``-a``, ``+a``                ``-a`` (``-(a^b)`` for ``-a ** b``), ``a``
 ``a < b`` (``<= > >= == !=``) ``a<b`` (``<= > >= = <>``); a chain ``a < b < c`` is ``AND(a<b,b<c)``
 ``a and b``, ``a or b``       ``AND(a,b)``, ``OR(a,b)`` (a number is true when it is not 0, in both)
@@ -22,8 +22,10 @@ formula language              Excel
 
 A true-or-false result used as a number (a figure's value, an operand of arithmetic, a comparison or MIN/MAX) is
 written ``(...)*1``: the model reads true as 1, while Excel's MIN and MAX skip a TRUE held in a cell and rank TRUE
-above every number in a comparison. The one thing with no Excel form is a literal too large for a float (``1e999``
-is infinity to Python); :class:`Untranslatable` says so, and the workbook writes the figure's value instead.
+above every number in a comparison. Two things have no Excel form: a literal too large for a float (``1e999`` is
+infinity to Python) and a formula longer than Excel's 8,192 characters once its names are written out (deeply
+nested guarded exponents). :class:`Untranslatable` says so, and the workbook writes the figure's value instead, marked
+as such.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ _FUNCTIONS = {"min": "MIN", "max": "MAX", "abs": "ABS"}
 # Excel counts days from 1899-12-30 (serial 1 is 1900-01-01, and 1900 is taken as a leap year, so serials from
 # 1900-03-01 on are right); memo counts from 0001-01-01 (date.toordinal). A date cell holds the Excel serial.
 DATE_OFFSET = 693594
+MAX_FORMULA = 8192  # Excel's longest formula, in characters
 
 
 class Untranslatable(ValueError):
@@ -72,7 +75,10 @@ def translate(source: str, resolve: Resolve, sign: Sign | None = None) -> str:
     ``resolve(name)``. ``sign`` tells what is known of a part's sign (:func:`memo.expr.sign`), so that a power
     whose base is known to be above 0 needs no guard against 0 ** 0."""
     tree = ast.parse(source.strip(), mode="eval")
-    return _number(_Translator(resolve, sign or (lambda node: expr.ANY)).term(tree.body)).text
+    text = _number(_Translator(resolve, sign or (lambda node: expr.ANY)).term(tree.body)).text
+    if len(text) + 1 > MAX_FORMULA:
+        raise Untranslatable(f"the formula is {len(text) + 1:,} characters in Excel, over its {MAX_FORMULA:,}")
+    return text
 
 
 def literal(value: float) -> str:
@@ -138,7 +144,7 @@ class _Translator:
         text = f"{base}^{exponent}"
         constant = expr._constant(node.right)
         if (constant is None or constant == 0) and self.sign(node.left) != expr.POSITIVE:
-            text = f"IF(AND({base}=0,{exponent}=0),1,{text})"  # numpy: 0 ** 0 is 1; Excel: #NUM!
+            text = f"IF({exponent}=0,1,{text})"  # numpy: x ** 0 is 1, 0 ** 0 too; Excel: 0^0 is #NUM!
             return Term(text)
         return Term(text, POW)
 
