@@ -73,8 +73,8 @@ def workbook(
     extra: Mapping[str, Figure] | None = None,
 ) -> bytes:
     """``figures.xlsx`` for these inputs and figures. ``before_scenario`` is the inputs before ``--scenario``
-    (from which every scenario runs); ``scenario_figures`` each scenario's figures, to set each cell's number
-    format; ``extra`` the figures the analysis stage computed (written as values)."""
+    (from which every scenario runs); ``scenario_figures`` each scenario's figures, for each cell's number format
+    and cached result; ``extra`` the figures the analysis stage computed (written as values)."""
     spec = assumptions.model
     assert spec is not None, "assumptions are validated against the project's model"
     book = _Book(spec, assumptions)
