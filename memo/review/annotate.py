@@ -203,7 +203,7 @@ h1 { font-size: 17pt; margin: 0 0 2pt } h2 { font-size: 11pt; margin: 12pt 0 4pt
 .meta { color: #52606d; margin: 0 0 6pt } .none { color: #52606d }
 table { border-collapse: collapse; width: 100%%; table-layout: fixed } td, th { overflow-wrap: anywhere }
 col.figure { width: 36%% } col.value { width: 15%% } col.change { width: 12%% } col.cause { width: 22%% } th, td { text-align: left; padding: 2pt 4pt; vertical-align: top;
-  border-bottom: 0.5pt solid #cbd2d9 } th { font-weight: 600 } td.num { text-align: right }
+  border-bottom: 0.5pt solid #cbd2d9 } th { font-weight: 600 } .num { text-align: right }
 code { font-size: 8pt } del { background: #fde2dd; color: #8a1c0a } ins { background: #d7f5e3; color: #0b5e2f;
   text-decoration: none } tr { break-inside: avoid }
 """
@@ -273,8 +273,26 @@ def summary_html(changes: Changes, size: tuple[float, float]) -> str:
     return "\n".join(parts)
 
 
+def _by_scenario(figures: Sequence[Any]) -> tuple[list[Any], dict[str, list[Any]]]:
+    """The figures of the build itself, and each scenario's (``scenario.NAME.figure``) apart, in order."""
+    base: list[Any] = []
+    scenarios: dict[str, list[Any]] = {}
+    for f in figures:
+        prefix, _, rest = f.name.partition(".")
+        if prefix == "scenario" and "." in rest:
+            scenarios.setdefault(rest.split(".", 1)[0], []).append(f)
+        else:
+            base.append(f)
+    return base, scenarios
+
+
+def _causes(names: Sequence[str]) -> str:
+    return ", ".join(f"<code>{_e(c)}</code>" for c in names) or "<span class='none'>tool or formula</span>"
+
+
 def _figures_section(changes: Changes) -> list[str]:
     from memo.review.report import _input_text
+    from memo.site import scenario_label
 
     shown = changes.shown_figures
     parts = [f"<h2>Figures changed ({len(shown)})</h2>"]
@@ -284,13 +302,18 @@ def _figures_section(changes: Changes) -> list[str]:
             "<col class='cause'></colgroup><thead><tr><th>Figure</th><th class='num'>Old</th><th class='num'>New</th>"
             "<th class='num'>Change</th><th>Caused by</th></tr></thead><tbody>"
         )
-        for f in shown:
-            causes = (
-                ", ".join(f"<code>{_e(c)}</code>" for c in f.caused_by) or "<span class='none'>tool or formula</span>"
-            )
+        base, scenarios = _by_scenario(shown)
+        for f in base:
             parts.append(
                 f"<tr><td>{_e(f.label)}<br><code>{_e(f.name)}</code></td><td class='num'>{_e(f.text('old'))}</td>"
-                f"<td class='num'>{_e(f.text('new'))}</td><td class='num'>{_e(f.change_text())}</td><td>{causes}</td></tr>"
+                f"<td class='num'>{_e(f.text('new'))}</td><td class='num'>{_e(f.change_text())}</td>"
+                f"<td>{_causes(f.caused_by)}</td></tr>"
+            )
+        for name, figures in scenarios.items():  # a scenario's copies of the figures: one row, listed in changes.json
+            causes = sorted({c for f in figures for c in f.caused_by})
+            parts.append(
+                f"<tr><td>{_e(scenario_label(name))}<br><code>scenario.{_e(name)}.*</code></td>"
+                f"<td class='num' colspan='3'>{len(figures)} of its figures changed</td><td>{_causes(causes)}</td></tr>"
             )
         parts.append("</tbody></table>")
     else:
