@@ -246,6 +246,7 @@ def _print_timing(stage: str, seconds: float) -> None:
 
 def _run_diff(args: argparse.Namespace) -> int:
     from memo import review
+    from memo.progress import Reporter, plural
 
     sides = [(rev, "rev") for rev in args.rev] + [(path, "path") for path in args.sides]
     if len(args.rev) == 1 and not args.sides:
@@ -256,13 +257,26 @@ def _run_diff(args: argparse.Namespace) -> int:
         )
     root = _project_root(args, needed=False)
     out_dir = Path(args.out) if args.out else (root or Path.cwd()) / "build" / "diff"
+    reporter = Reporter("memo diff", _verbosity(args), review.STAGES)  # errors alone go to stderr, in one line
     try:
-        changes = review.run(sides, out_dir, root)
+        with reporter.running():
+            changes, written = review.run(sides, out_dir, root, on_stage=reporter.stage_done)
     except MemoError as exc:
         raise MemoError(str(exc), exit_status=2) from None
     differs = changes.differs(args.strict)
     shown_dir = out_dir if differs or changes.hidden_figures else None
-    sys.stdout.write(review.summary(changes, shown_dir, strict=args.strict))
+    if reporter.verbosity >= 0:
+        sys.stdout.write(review.summary(changes, shown_dir, strict=args.strict))
+    for name in written:
+        reporter.wrote(str(out_dir / name))
+    pages = changes.pages
+    changed_pages = f"{len(pages.changes)} of {plural(pages.new_pages, 'page')}" if pages else "no page"
+    if changes.old.figures_data is not None:  # builds: figures and sentences; two PDFs alone: their words
+        sentences = plural(sum(len(v) for v in changes.prose.values()), "sentence")
+        what = f"{plural(len(changes.shown_figures), 'figure')}, {sentences}"
+    else:
+        what = plural(len(pages.words) if pages else 0, "text change")
+    reporter.info(f"compared in {reporter.elapsed():.1f} s: {what} and {changed_pages} changed; wrote {out_dir}")
     return 1 if differs else 0
 
 

@@ -36,8 +36,18 @@ def _build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return memo("build", *args, cwd=project, bundled=False)
 
 
-def test_a_line_per_stage_and_a_summary_that_matches_the_outputs(starter: Path) -> None:
-    result = _build(starter, "--out", "piped", "--no-cache")
+@pytest.fixture(scope="module")
+def runs(starter: Path) -> dict[str, subprocess.CompletedProcess[str]]:
+    """One build per verbosity: the default into a pipe (every stage run), -v, and -q with an input edited."""
+    return {
+        "piped": _build(starter, "--out", "piped", "--no-cache"),
+        "verbose": _build(starter, "--out", "loud", "-v"),
+        "quiet": _build(starter, "--out", "hushed", "--set", "customers.seats=125000", "-q"),
+    }
+
+
+def test_a_line_per_stage_and_a_summary_that_matches_the_outputs(starter: Path, runs: dict) -> None:
+    result = runs["piped"]
     assert result.returncode == 0, result.stderr
     assert "\r" not in result.stdout and "\x1b" not in result.stdout  # a pipe gets no animation
     *stages, summary = result.stdout.splitlines()
@@ -60,8 +70,8 @@ def test_a_line_per_stage_and_a_summary_that_matches_the_outputs(starter: Path) 
     assert "wrote" not in result.stdout.replace(summary, "")  # no line per file by default
 
 
-def test_verbose_lists_every_file_written_and_quiet_prints_nothing(starter: Path) -> None:
-    verbose = _build(starter, "--out", "loud", "-v")
+def test_verbose_lists_every_file_written_and_quiet_prints_nothing(starter: Path, runs: dict) -> None:
+    verbose = runs["verbose"]
     assert verbose.returncode == 0, verbose.stderr
     listed = set(re.findall(r"^memo: wrote (\S+)$", verbose.stdout, re.M))
     on_disk = {
@@ -71,12 +81,45 @@ def test_verbose_lists_every_file_written_and_quiet_prints_nothing(starter: Path
 
     again = _build(starter, "--out", "loud")
     assert again.returncode == 0 and again.stdout == "memo: loud is up to date\n"
-    for flags in (("-q",), ("--quiet",)):
-        quiet = _build(starter, "--out", "hushed", "--set", "customers.seats=125000", *flags)
-        assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", ""), quiet
+    quiet = runs["quiet"]
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", ""), quiet
     assert (starter / "hushed" / "memo.pdf").is_file()
-    before = memo("-q", "build", "--out", "hushed", cwd=starter, bundled=False)  # -q before the command too
-    assert (before.returncode, before.stdout, before.stderr) == (0, "", "")
+    for before in (("-q", "build"), ("build", "--quiet")):  # either side of the command
+        hushed = memo(*before, "--out", "hushed", "--set", "customers.seats=125000", cwd=starter, bundled=False)
+        assert (hushed.returncode, hushed.stdout, hushed.stderr) == (0, "", "")
+
+
+DIFF_STAGE = re.compile(r"memo diff: (old side|new side|compare|pages|write) +\d+\.\d\d s")
+
+
+def test_diff_prints_its_stages_its_report_and_a_closing_line(starter: Path, runs: dict) -> None:
+    result = memo("diff", "piped", "hushed", "--out", "review", cwd=starter, bundled=False)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    stages = [m.group(1) for m in map(DIFF_STAGE.fullmatch, lines) if m]
+    assert stages == ["old side", "new side", "compare", "pages", "write"] and lines[len(stages)].startswith(
+        "memo diff: OLD (piped)"
+    )
+    closing = re.fullmatch(
+        r"memo diff: compared in [\d.]+ s: (\d+) figures?, (\d+) sentences? and (\d+) of (\d+) pages? changed; "
+        r"wrote review",
+        lines[-1],
+    )
+    assert closing, lines[-1]
+    data = json.loads((starter / "review" / "changes.json").read_text())
+    shown = [f for f in data["figures"] if not f["below_display_precision"]]
+    assert int(closing.group(1)) == len(shown) > 0
+    assert int(closing.group(2)) == sum(len(v) for v in data["prose"].values()) > 0
+    assert int(closing.group(3)) == len(data["pages"]["changed"])
+    assert "memo diff: wrote" not in result.stdout
+
+    verbose = memo("diff", "piped", "hushed", "--out", "review2", "-v", cwd=starter, bundled=False)
+    listed = set(re.findall(r"^memo diff: wrote review2/(\S+)$", verbose.stdout, re.M))
+    on_disk = {str(p.relative_to(starter / "review2")) for p in (starter / "review2").rglob("*") if p.is_file()}
+    assert listed == on_disk - {".memo-output.json"} and {"index.html", "changes.json", "diff.pdf"} <= listed
+    quiet = memo("diff", "piped", "hushed", "--out", "review3", "-q", cwd=starter, bundled=False)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (1, "", "")
+    assert (starter / "review3" / "diff.pdf").is_file()
 
 
 def test_quiet_still_prints_errors(starter: Path) -> None:

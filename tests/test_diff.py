@@ -37,6 +37,13 @@ def conversion(builds: dict[str, Path]) -> Changes:
     return compare(load_side(builds["base"], "OLD"), load_side(builds["conversion"], "NEW"))
 
 
+def _report(stdout: str) -> list[str]:
+    """memo diff's report: its stdout without the stage lines before it and the closing line after it."""
+    lines = stdout.splitlines()
+    assert lines[-1].startswith("memo diff: compared in ")
+    return [line for line in lines[:-1] if not re.match(r"memo diff: [a-z ]+ +\d+\.\d\d s$", line)]
+
+
 def _figures(path: Path) -> dict:
     return json.loads((path / "figures.json").read_text())["figures"]
 
@@ -121,7 +128,7 @@ def test_differences_exit_1_with_review_page_and_changes_json(builds: dict[str, 
     out = tmp_path / "review"
     result = memo("diff", str(builds["base"]), str(builds["conversion"]), "--out", str(out), cwd=tmp_path)
     assert result.returncode == 1, result.stderr
-    lines = result.stdout.splitlines()
+    lines = _report(result.stdout)
     assert lines[2].startswith("Figures changed") and "users.paid" in result.stdout
     data = json.loads((out / "changes.json").read_text())
     assert data["differences"] is True
@@ -153,7 +160,7 @@ def test_a_change_below_display_precision_is_listed_apart_and_exits_0(builds: di
     nudged = _nudged(builds, tmp_path / "nudged", **{"valuation.ps_forward": 1 + 1e-12})
     result = memo("diff", str(builds["base"]), str(nudged), "--out", "d", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    lines = _report(result.stdout)
     assert lines[0].startswith("memo diff: no differences between OLD") and lines[0].endswith(" at display precision")
     assert lines[2] == (
         "Figures changed below display precision (1): not counted in the exit status; --strict counts them"

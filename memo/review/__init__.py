@@ -8,6 +8,7 @@ terminal summary, changes.json and the review page); this package's :func:`run` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -18,18 +19,31 @@ from memo.review.sides import DiffTrouble, resolved, use_recorded_units
 __all__ = ["Changes", "DiffTrouble", "compare", "run", "summary", "write"]
 
 
-def run(specs: list[tuple[str, str]], out_dir: Path, project_root: Path | None = None) -> Changes:
-    """Resolve both sides, compare them and write the review page and changes.json. Numbers print in the units
-    the two builds recorded (figures.json ``units``), so a project's own units read as in its memo. ``out_dir`` is
-    checked first, before any side is built."""
+STAGES = ("old side", "new side", "compare", "pages", "write")  # in the order they run
+
+
+def run(
+    specs: list[tuple[str, str]],
+    out_dir: Path,
+    project_root: Path | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> tuple[Changes, list[str]]:
+    """Resolve both sides, compare them and write the review page and changes.json; returns the changes and the
+    files written. Numbers print in the units the two builds recorded (figures.json ``units``), so a project's own
+    units read as in its memo. ``out_dir`` is checked first, before any side is built. ``on_stage`` hears the end
+    of each of :data:`STAGES`."""
+    mark = on_stage or (lambda stage: None)
     checked_out(out_dir, project_root)
     with ExitStack() as stack:
         (old_spec, old_kind), (new_spec, new_kind) = specs
         old = stack.enter_context(resolved(old_spec, "OLD", old_kind, project_root))
+        mark("old side")
         new = stack.enter_context(resolved(new_spec, "NEW", new_kind, project_root))
+        mark("new side")
         use_recorded_units(old, new)
         if (old.figures_data is None) != (new.figures_data is None):
             raise DiffTrouble("memo diff: compare two PDFs, or two builds (directories, assumptions files, revisions)")
-        changes = compare(old, new)
-        write(changes, out_dir)
-        return changes
+        changes = compare(old, new, on_stage=mark)
+        written = write(changes, out_dir)
+        mark("write")
+        return changes, written

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -536,9 +536,16 @@ def _identical(old: Side, new: Side) -> bool:
     return all(_read(old, name) == _read(new, name) for name in sorted(names))
 
 
-def compare(old: Side, new: Side, *, page_images: bool = True) -> Changes:
+def compare(
+    old: Side, new: Side, *, page_images: bool = True, on_stage: Callable[[str], None] | None = None
+) -> Changes:
+    """Everything that differs between two sides; ``on_stage`` hears "compare" (inputs, figures, prose, charts)
+    and "pages" (the PDFs' pages and words) end."""
+    mark = on_stage or (lambda stage: None)
     changes = Changes(old, new)
     if _identical(old, new):
+        mark("compare")
+        mark("pages")
         return changes
     if old.figures_data and new.figures_data:
         changes.inputs = input_changes(old, new)
@@ -557,8 +564,10 @@ def compare(old: Side, new: Side, *, page_images: bool = True) -> Changes:
                 old_html.decode("utf-8", "replace"), new_html.decode("utf-8", "replace")
             )
         changes.charts = chart_changes(old, new)
+    mark("compare")
     if old.pdf and new.pdf and _read(old, "memo.pdf") != _read(new, "memo.pdf"):
         from memo.review.pages import compare as compare_pages  # numpy and pdfium, only when the PDFs differ
 
         changes.pages = compare_pages(old.pdf, new.pdf, images=page_images)
+    mark("pages")
     return changes

@@ -338,8 +338,8 @@ def checked_out(out_dir: Path, project_root: Path | None) -> Path:
     return outdir.checked(out_dir, "diff", "--out", outdir.guarded(project))
 
 
-def write(changes: Changes, out_dir: Path) -> None:
-    """Switch the review folder to this diff's page, changes.json and page images whole, replacing only what the
+def write(changes: Changes, out_dir: Path) -> list[str]:
+    """Returns the files whose bytes changed. Switch the review folder to this diff's page, changes.json and page images whole, replacing only what the
     previous diff wrote there. When the folder is inside a build folder (the default build/diff), that build's
     lock is held too, so that a build carrying it over never misses this diff."""
     files: dict[str, bytes] = {
@@ -359,4 +359,4 @@ def write(changes: Changes, out_dir: Path) -> None:
         if outdir.made_by(real.parent) == "build":
             stack.enter_context(outdir.locked(real.parent))
         stack.enter_context(outdir.locked(real))
-        switch_whole(real, files, "diff")
+        return switch_whole(real, files, "diff")
