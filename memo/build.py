@@ -46,6 +46,7 @@ class BuildResult:
     pages: int = 0  # in the PDF
     charts: int = 0
     files: int = 0  # the build's files, written or found unchanged
+    warnings: tuple[str, ...] = ()  # one line each, for the user (memo: warning: ...)
 
 
 class Timings:
@@ -149,7 +150,7 @@ def _build(
     store = Cache(cache_dir() if options.use_cache else None)
     build_key = options.cache_key()
     if options.use_cache and stamp.up_to_date(out, build_key):
-        return BuildResult(options.out_dir, {}, [], [], None, up_to_date=True)
+        return BuildResult(options.out_dir, {}, [], [], None, up_to_date=True, warnings=site.warnings(options.base_url))
     timings = Timings(on_stage)
     memo = render_memo(options, store, converter, timings)
     bundle = site.start_vega_bundle(store, converter)  # in another process, while the PDF renders
@@ -170,6 +171,7 @@ def _build(
     return BuildResult(
         options.out_dir, memo.figures, memo.checks, changed, memo.analysis, cache=store, timings=timings.stages,
         pages=pdf.page_count(pdf_bytes), charts=len(memo.charts), files=len(files) - 1,
+        warnings=site.warnings(options.base_url),
     )  # fmt: skip
 
 

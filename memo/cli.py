@@ -220,6 +220,8 @@ def _report_build(reporter: Reporter, result: BuildResult) -> None:
     from memo.progress import VERBOSE, plural
     from memo.project import display
 
+    for warning in result.warnings:
+        reporter.warning(warning)
     if result.up_to_date:
         reporter.info(f"{display(result.out_dir)} is up to date")
         return
@@ -318,6 +320,8 @@ def _run_publish(args: argparse.Namespace) -> int:
     build_dir = Path(args.build) if args.build else root / "build"  # type: ignore[operator]
     site_dir = Path(args.site) if args.site else root / "public"  # type: ignore[operator]
     result = publish(build_dir, site_dir, args.label, args.base_url)
+    for warning in result.warnings:
+        print(f"memo: warning: {warning}", file=sys.stderr)
     print(f"memo: {result.reason}")
     return 0
 

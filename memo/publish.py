@@ -4,6 +4,10 @@ Every published version keeps its own permanent URL (``v/LABEL/``); the site's r
 each version with the figures that changed against the one before (the diff engine's figure comparison), a feed
 with one entry per version, a sitemap and an index that leads to the latest version. Publishing inputs that have
 not changed since the latest version adds nothing.
+
+A version's label defaults to its as-of date, then DATE-2, DATE-3 for later versions of the same date. Each version
+records when it was published (``published``, RFC 3339 UTC; ``SOURCE_DATE_EPOCH`` pins the clock), which the feed
+and the sitemap give, so that the root files are a function of revisions.json alone.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -37,6 +42,7 @@ from memo.review.sides import (
 
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # always with fullmatch: "$" would let "good\n" through
 DIGEST = re.compile(r"[0-9a-f]{64}")
+PUBLISHED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")  # RFC 3339 in UTC, to the second
 MANIFEST = "revisions.json"
 COMMAND = "memo publish"
 MAX_MANIFEST = 16 * 1024 * 1024  # bytes of revisions.json; each version adds about a kilobyte
@@ -47,6 +53,7 @@ class Published:
     label: str | None  # None when nothing was added
     reason: str
     site_dir: Path
+    warnings: tuple[str, ...] = ()  # one line each, for the user (memo: warning: ...)
 
 
 @contextmanager
@@ -103,6 +110,48 @@ def _is_date(text: Any) -> bool:
         return False
 
 
+def _is_time(text: Any) -> bool:
+    if not isinstance(text, str) or not PUBLISHED.fullmatch(text):
+        return False
+    try:
+        dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return False
+    return True
+
+
+def now() -> str:
+    """The publish time: SOURCE_DATE_EPOCH when set (reproducible-builds.org's convention, which tests and
+    pipelines use to pin it), otherwise the clock; RFC 3339 in UTC, to the second."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None or epoch == "":
+        moment = dt.datetime.now(dt.UTC)
+    else:
+        try:
+            moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise MemoError(
+                f"error: SOURCE_DATE_EPOCH {epoch!r}: must be a whole number of seconds since 1970-01-01 UTC"
+            ) from None
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def updated(revision: dict[str, Any]) -> str:
+    """When a version was published; a revisions.json written before memo recorded it gives its as-of date."""
+    return revision.get("published") or site_stage.midnight(revision["as_of"])
+
+
+def default_label(as_of: str, revisions: list[dict[str, Any]]) -> str:
+    """The as-of date, or DATE-2, DATE-3 ... when it is taken: the first free one, so the same site always gives
+    the same label."""
+    taken = {r["label"] for r in revisions}
+    label, n = as_of, 1
+    while label in taken:
+        n += 1
+        label = f"{as_of}-{n}"
+    return label
+
+
 def _load_manifest(site_dir: Path) -> dict[str, Any]:
     """revisions.json, validated like an input: its shape, and each version's path a folder inside the site."""
     path = site_dir / MANIFEST
@@ -140,6 +189,8 @@ def _revision_problem(entry: Any, site_dir: Path) -> str | None:
         return "as_of must be a date, YYYY-MM-DD"
     if not DIGEST.fullmatch(entry["inputs_sha256"]):
         return "inputs_sha256 must be 64 hexadecimal digits"
+    if "published" in entry and not _is_time(entry["published"]):
+        return "published must be a UTC time, YYYY-MM-DDTHH:MM:SSZ"
     problem = _path_problem(entry["path"], site_dir)
     if problem is not None:
         return problem
@@ -220,7 +271,7 @@ def publish(build_dir: Path, site_dir: Path, label: str | None = None, base_url:
     revisions = manifest["revisions"]
     if revisions and revisions[-1]["inputs_sha256"] == digest:
         return Published(None, f"inputs unchanged since {revisions[-1]['label']}; nothing published", site_dir)
-    label = check_label(label or as_of)
+    label = check_label(label or default_label(as_of, revisions))
     if any(r["label"] == label for r in revisions):
         raise MemoError(f"error: version {label!r} is already published; choose another --label")
 
@@ -235,8 +286,13 @@ def publish(build_dir: Path, site_dir: Path, label: str | None = None, base_url:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     revisions.append(entry)
-    write_outputs(site_dir, _root_files(data, revisions, base_url))
-    return Published(label, f"published {label} at v/{label}/", site_dir)
+    root = _root_files(data, revisions, base_url)
+    write_outputs(site_dir, root)
+    if "sitemap.xml" not in root:  # one a publish with --base-url wrote lists none of what came since
+        (site_dir / "sitemap.xml").unlink(missing_ok=True)
+    return Published(
+        label, f"published {label} at v/{label}/", site_dir, site_stage.warnings(base_url, site_stage.PUBLISH_LEFT_OUT)
+    )
 
 
 def _entry(
@@ -269,6 +325,7 @@ def _entry(
         "inputs_sha256": digest,
         "path": f"v/{label}/",
         "title": data["memo"]["title"],
+        "published": now(),
         "inputs_changed": [c["name"] for c in inputs],
         "figures_changed": changes,
     }
@@ -277,15 +334,16 @@ def _entry(
 def _root_files(data: dict[str, Any], revisions: list[dict[str, Any]], base_url: str | None) -> dict[str, bytes]:
     latest = revisions[-1]
     title = data["memo"]["title"]
+    site_map = site_stage.sitemap(
+        base_url,
+        [("", updated(latest)), ("revisions.html", updated(latest))]
+        + [(f"{r['path']}{page}", updated(r)) for r in revisions for page in ("", "memo.html", "memo.pdf")],
+    )
     return {
         MANIFEST: (json.dumps({"revisions": revisions}, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
         "revisions.html": _revisions_html(title, revisions).encode("utf-8"),
         "index.html": _index_html(title, latest).encode("utf-8"),
-        "sitemap.xml": site_stage.sitemap(
-            base_url,
-            [("", latest["as_of"]), ("revisions.html", latest["as_of"])]
-            + [(f"{r['path']}{page}", r["as_of"]) for r in revisions for page in ("", "memo.html", "memo.pdf")],
-        ),
+        **({"sitemap.xml": site_map} if site_map is not None else {}),
         "robots.txt": site_stage.robots(base_url),
         "feed.xml": _feed(title, revisions, base_url, data),
         "favicon.svg": (site_stage.ASSETS / "favicon.svg").read_bytes(),
@@ -295,13 +353,13 @@ def _root_files(data: dict[str, Any], revisions: list[dict[str, Any]], base_url:
 def _feed(title: str, revisions: list[dict[str, Any]], base_url: str | None, data: dict[str, Any]) -> bytes:
     from memo.validate import MemoMeta
 
-    latest = revisions[-1]
-    meta = MemoMeta(title=title, author=data["memo"]["author"], as_of=_date(latest["as_of"]), disclaimer="")
+    # the feed's id takes the first version's date: it names the feed, so it must not change with each version
+    meta = MemoMeta(title=title, author=data["memo"]["author"], as_of=_date(revisions[0]["as_of"]), disclaimer="")
     entries = [
         {
             "title": f"{title} ({r['label']})",
             "path": f"{r['path']}memo.html",
-            "date": r["as_of"],
+            "updated": updated(r),
             "summary": _summary(r),
             "id": f"tag:memo,{r['as_of']}:{r['label']}:{r['inputs_sha256'][:16]}",
         }

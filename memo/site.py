@@ -2,7 +2,8 @@
 
 Everything is relative (the site works from a sub-path and from disk) and self-hosted: fonts, the chart runtime
 and the scenario explorer's code are files of the site; nothing is requested from another host. ``--base-url``
-fills the absolute URLs that sitemaps, feeds and social cards need.
+fills the absolute URLs that sitemaps, feeds and social cards need; without it what needs one is left out (no
+sitemap.xml, no og:image or og:url), never written relative or empty, and the command warns once (:func:`warnings`).
 """
 
 from __future__ import annotations
@@ -121,8 +122,25 @@ def _url(base_url: str | None, path: str) -> str:
     return urllib.parse.quote(url, safe=_URL_SAFE)
 
 
-def sitemap(base_url: str | None, pages: list[tuple[str, str]]) -> bytes:
-    """pages: (path, last-modified date)."""
+BUILD_LEFT_OUT = "sitemap.xml and the pages' og:image, og:url and canonical link"
+PUBLISH_LEFT_OUT = "the site's sitemap.xml"
+
+
+def warnings(base_url: str | None, left_out: str = BUILD_LEFT_OUT) -> tuple[str, ...]:
+    """What a build or publish without a base URL tells its user, once: what it left out and how to have it."""
+    if base_url is not None:
+        return ()
+    return (
+        f"no --base-url, so what needs absolute URLs was left out ({left_out}); pass --base-url "
+        "https://HOST/PATH/, where the site will be served",
+    )
+
+
+def sitemap(base_url: str | None, pages: list[tuple[str, str]]) -> bytes | None:
+    """pages: (path, last-modified date or time, W3C Datetime). None without a base URL: a sitemap's <loc> must be
+    absolute, and one with no <url> at all is not valid against the protocol's schema either."""
+    if base_url is None:
+        return None
     rows = "".join(
         f"  <url><loc>{escape(_url(base_url, path))}</loc><lastmod>{escape(date)}</lastmod></url>\n"
         for path, date in pages
@@ -140,16 +158,23 @@ def robots(base_url: str | None) -> bytes:
     return text.encode("utf-8")
 
 
+def midnight(date: str) -> str:
+    """An as-of date (YYYY-MM-DD) as the RFC 3339 time an Atom feed gives it."""
+    return f"{date}T00:00:00Z"
+
+
 def feed(meta: MemoMeta, base_url: str | None, entries: list[dict[str, str]]) -> bytes:
-    """An Atom feed; entries: title, path, date (YYYY-MM-DD), summary, id."""
-    updated = max((e["date"] for e in entries), default=meta.as_of.isoformat())
+    """An Atom feed; entries: title, path, updated (RFC 3339, UTC), summary, id. The links are relative, which
+    Atom allows (RFC 4287 section 3.3 and xml:base): against the base URL when there is one, otherwise against
+    wherever the feed is read from."""
+    updated = max((e["updated"] for e in entries), default=midnight(meta.as_of.isoformat()))
     base = f" xml:base={quoteattr(_url(base_url, ''))}" if base_url else ""
     items = "".join(
         "  <entry>\n"
         f"    <title>{escape(e['title'])}</title>\n"
         f"    <link href={quoteattr(_url(None, e['path']))}/>\n"
         f"    <id>{escape(e['id'])}</id>\n"
-        f"    <updated>{escape(e['date'])}T00:00:00Z</updated>\n"
+        f"    <updated>{escape(e['updated'])}</updated>\n"
         f"    <summary>{escape(e['summary'])}</summary>\n"
         "  </entry>\n"
         for e in entries
@@ -159,7 +184,7 @@ def feed(meta: MemoMeta, base_url: str | None, entries: list[dict[str, str]]) ->
         f'<feed xmlns="http://www.w3.org/2005/Atom"{base}>\n'
         f"  <title>{escape(meta.title)}</title>\n"
         f"  <id>tag:memo,{meta.as_of.isoformat()}:{escape(_slug(meta.title))}</id>\n"
-        f"  <updated>{escape(updated)}T00:00:00Z</updated>\n"
+        f"  <updated>{escape(updated)}</updated>\n"
         f"  <author><name>{escape(meta.author)}</name></author>\n"
         '  <link rel="self" href="feed.xml"/>\n' + items + "</feed>\n"
     ).encode("utf-8")
@@ -283,6 +308,7 @@ def files(
 ) -> dict[str, bytes]:
     """Every file of the site, by path relative to the site root."""
     date = meta.as_of.isoformat()
+    site_map = sitemap(base_url, [("", date), ("memo.html", date), ("memo.pdf", date)])
     out: dict[str, bytes] = {
         "index.html": index_html.encode("utf-8"),
         "memo.html": memo_html.encode("utf-8"),
@@ -292,7 +318,7 @@ def files(
         "assumptions.yaml": assumptions_yaml,
         **(artefacts if artefacts is not None else slow_artefacts(meta, figures, scenario=scenario, settings=settings)),
         "robots.txt": robots(base_url),
-        "sitemap.xml": sitemap(base_url, [("", date), ("memo.html", date), ("memo.pdf", date)]),
+        **({"sitemap.xml": site_map} if site_map is not None else {}),
         "feed.xml": feed(
             meta,
             base_url,
@@ -300,7 +326,7 @@ def files(
                 {
                     "title": meta.title + (f" ({scenario_label(scenario)})" if scenario else ""),
                     "path": "memo.html",
-                    "date": date,
+                    "updated": midnight(date),
                     "summary": summary_line(figures, scenario, settings.summary, meta.subject or meta.title),
                     "id": f"tag:memo,{date}:{_slug(meta.title)}:{payload['build']['inputs_sha256'][:16]}"
                     + (f":{_slug(scenario)}" if scenario else ""),

@@ -482,7 +482,7 @@ def test_no_url_is_written_raw_into_robots_sitemap_or_feed() -> None:
     sitemap = ET.fromstring(site.sitemap(hostile, [("memo.html", "2026-05-16")]))
     assert [element.tag.split("}")[1] for element in sitemap.iter()] == ["urlset", "url", "loc", "lastmod"]
     meta = MemoMeta(title="T", author="A", as_of=dt.date(2026, 5, 16), disclaimer="")
-    entry = {"title": "t", "path": 'memo.html"/><x', "date": "2026-05-16", "summary": "s", "id": "i"}
+    entry = {"title": "t", "path": 'memo.html"/><x', "updated": "2026-05-16T00:00:00Z", "summary": "s", "id": "i"}
     feed = ET.fromstring(site.feed(meta, hostile, [entry]))
     assert "evil" not in {element.tag for element in feed.iter()} and "x" not in {e.tag for e in feed.iter()}
     base = feed.get("{http://www.w3.org/XML/1998/namespace}base")

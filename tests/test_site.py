@@ -35,10 +35,12 @@ def test_site_has_every_file(builds: dict[str, Path]) -> None:
     site = builds["base"] / "site"
     for name in (
         "index.html", "memo.html", "memo.pdf", "figures.json", "figures.csv", "assumptions.yaml", "social.png",
-        "favicon.svg", "robots.txt", "sitemap.xml", "feed.xml", "assets/vega.js", "assets/explorer.js",
+        "favicon.svg", "robots.txt", "feed.xml", "assets/vega.js", "assets/explorer.js",
         "assets/vega-interpreter.js",
     ):  # fmt: skip
         assert (site / name).is_file(), name
+    # a sitemap's locations must be absolute: only a build given --base-url has one
+    assert not (site / "sitemap.xml").exists() and (builds["absolute"] / "site" / "sitemap.xml").is_file()
     assert (site / "social.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (site / "assumptions.yaml").read_bytes() == BUNDLED.read_bytes()
 
@@ -55,11 +57,14 @@ def test_figures_csv_matches_figures_json(builds: dict[str, Path]) -> None:
     )
 
 
-def test_links_are_relative_without_a_base_url(builds: dict[str, Path]) -> None:
+def test_what_needs_an_absolute_url_is_left_out_without_a_base_url(builds: dict[str, Path]) -> None:
     site = builds["base"] / "site"
-    tree = tinyhtml5.parse((site / "index.html").read_text())
-    metas = {m.get("property") or m.get("name"): m.get("content") for m in tree.iter(f"{NS}meta")}
-    assert metas["og:image"] == "social.png" and metas["twitter:card"] == "summary_large_image"
+    for page in ("index.html", "memo.html"):
+        tree = tinyhtml5.parse((site / page).read_text())
+        metas = {m.get("property") or m.get("name"): m.get("content") for m in tree.iter(f"{NS}meta")}
+        assert metas["og:title"] and metas["twitter:card"] == "summary", page  # no image to show large
+        assert not {"og:image", "og:url", "twitter:image"} & set(metas), page
+        assert not [link for link in tree.iter(f"{NS}link") if link.get("rel") == "canonical"], page
     assert "Sitemap:" not in (site / "robots.txt").read_text()
 
 
@@ -68,6 +73,9 @@ def test_base_url_fills_absolute_urls(builds: dict[str, Path]) -> None:
     tree = tinyhtml5.parse((site / "memo.html").read_text())
     metas = {m.get("property") or m.get("name"): m.get("content") for m in tree.iter(f"{NS}meta")}
     assert metas["og:image"] == f"{BASE_URL}/social.png" and metas["og:url"] == f"{BASE_URL}/memo.html"
+    assert metas["twitter:image"] == f"{BASE_URL}/social.png" and metas["twitter:card"] == "summary_large_image"
+    [canonical] = [link.get("href") for link in tree.iter(f"{NS}link") if link.get("rel") == "canonical"]
+    assert canonical == f"{BASE_URL}/memo.html"
     sitemap = ET.fromstring((site / "sitemap.xml").read_text())
     locations = [e.text for e in sitemap.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
     assert locations == [f"{BASE_URL}/", f"{BASE_URL}/memo.html", f"{BASE_URL}/memo.pdf"]
