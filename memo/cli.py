@@ -84,7 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--scenario", metavar="NAME", help="build the memo for a named scenario of the assumptions")
     build.add_argument(
-        "--base-url", metavar="URL", help="where the site will be served, for the absolute URLs of feeds and cards"
+        "--base-url",
+        metavar="URL",
+        help="where the site will be served, for sitemap and card URLs (default: memo.yml's base_url)",
     )
     build.add_argument("--no-cache", action="store_true", help="bypass .memo-cache/ and rebuild every stage")
     build.add_argument("--timings", action="store_true", help="print when each stage finished")
@@ -127,9 +129,13 @@ def _parser() -> argparse.ArgumentParser:
     publish = commands.add_parser("publish", help="add the current build to a site kept across publishes")
     _project_option(publish)
     publish.add_argument("--site", metavar="DIR", help="the published site (default: public/ in the project folder)")
-    publish.add_argument("--label", metavar="LABEL", help="the version's name in its URL (default: the as-of date)")
+    publish.add_argument(
+        "--label", metavar="LABEL", help="the version's name in its URL (default: the as-of date, then DATE-2, DATE-3)"
+    )
     publish.add_argument("--build", metavar="DIR", help="the build to publish (default: build/ in the project folder)")
-    publish.add_argument("--base-url", metavar="URL", help="where the site is served, for feed and sitemap URLs")
+    publish.add_argument(
+        "--base-url", metavar="URL", help="where the site is served, for its sitemap (default: memo.yml's base_url)"
+    )
     publish.set_defaults(run=_run_publish)
 
     serve = commands.add_parser("serve", help="build, serve on 127.0.0.1, rebuild and reload on every change")

@@ -21,39 +21,44 @@ _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 def check_base_url(url: str | None, option: str = "--base-url") -> str | None:
     """``url`` when it is an absolute http(s) URL with a host, and nothing that could leave the URL where it is
-    written (robots.txt lines, XML attributes, HTML): no whitespace, control character, quote, angle bracket,
-    backslash or non-ASCII letter (give a host in its punycode form, a path percent-encoded), no user name or
-    password, query or fragment. Otherwise a usage error (exit 2) saying what to give."""
+    written (:func:`base_url_problem`). Otherwise a usage error (exit 2) saying what to give."""
     if url is None:
         return None
-    shown = ascii(url) if len(url) <= 80 else ascii(url[:80]) + "..."
+    problem = base_url_problem(url)
+    if problem is not None:
+        shown = ascii(url) if len(url) <= 80 else ascii(url[:80]) + "..."
+        raise UsageError(f"error: {option} {shown}: {problem}; give an absolute URL like https://example.org/memo/")
+    return url
 
-    def refuse(why: str) -> UsageError:
-        return UsageError(f"error: {option} {shown}: {why}; give an absolute URL like https://example.org/memo/")
 
+def base_url_problem(url: str) -> str | None:
+    """Why ``url`` is not a base URL memo writes: one that is not an absolute http(s) URL with a host, or holds
+    what could leave the URL where it is written (robots.txt lines, XML attributes, HTML): whitespace, a control
+    character, quote, angle bracket, backslash or non-ASCII letter (give a host in its punycode form, a path
+    percent-encoded), a user name or password, a query or fragment. None when it is one."""
     if len(url) > MAX_URL:
-        raise refuse(f"longer than {MAX_URL} characters")
+        return f"longer than {MAX_URL} characters"
     bad = _URL_CHARS.match(url).end()  # type: ignore[union-attr]
     if bad < len(url):
-        raise refuse(f"holds {url[bad]!a} (character {bad + 1}), which a URL cannot hold raw; percent-encode it")
+        return f"holds {url[bad]!a} (character {bad + 1}), which a URL cannot hold raw; percent-encode it"
     if _BAD_ESCAPE.search(url):
-        raise refuse("holds a % that does not start a %XX escape")
+        return "holds a % that does not start a %XX escape"
     try:
         parts = urllib.parse.urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise refuse(f"cannot be read as a URL ({exc})") from None
+        return f"cannot be read as a URL ({exc})"
     if parts.scheme.lower() not in ("http", "https"):
-        raise refuse("must start with https:// or http://")
+        return "must start with https:// or http://"
     if not parts.hostname:
-        raise refuse("names no host")
+        return "names no host"
     if parts.username is not None or parts.password is not None:
-        raise refuse("must not hold a user name or password (it is published in the feed and sitemap)")
+        return "must not hold a user name or password (it is published in the feed and sitemap)"
     if parts.query or parts.fragment or "?" in url or "#" in url:
-        raise refuse("must not hold a query (?) or fragment (#)")
+        return "must not hold a query (?) or fragment (#)"
     if port == 0:
-        raise refuse("port 0 is not a port a site is served on")
-    return url
+        return "port 0 is not a port a site is served on"
+    return None
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ class BuildOptions:
             project = load_project(locate(project, start))
         path = Path(assumptions) if assumptions is not None else project.assumptions
         settings.setdefault("display_name", display(path))
+        if settings.get("base_url") is None:  # --base-url, else memo.yml's base_url
+            settings["base_url"] = project.base_url
         overrides = tuple(settings.pop("overrides", ()) or ())  # type: ignore[call-overload]
         out = Path(out_dir) if out_dir is not None else project.root / "build"
         return cls(project, path, out, overrides, **settings)  # type: ignore[arg-type]

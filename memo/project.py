@@ -63,6 +63,7 @@ class Settings:
     kicker: str | None = None
     tiles: tuple[Tile, ...] = ()
     summary: str | None = None
+    base_url: str | None = None
 
 
 class Project:
@@ -103,6 +104,18 @@ class Project:
     @property
     def project_file(self) -> Path:
         return self.root / PROJECT_FILE
+
+    @cached_property
+    def base_url(self) -> str | None:
+        """memo.yml's base_url, read without validating the project when it has not been (a build that is up to
+        date needs it for its key); a value validation would refuse reads as none, and validation says why."""
+        if "_validated" in self.__dict__:
+            return self.settings.base_url
+        try:
+            doc = load.load_file(self.project_file)
+        except InputError:
+            return None
+        return _base_url(doc.data.get("base_url") if isinstance(doc.data, dict) else None)
 
     @property
     def model_file(self) -> Path:
@@ -229,6 +242,12 @@ def _file_names(doc: load.Document | None) -> tuple[str, str]:
     defaults = (Settings.assumptions, Settings.model)
     assumptions, model = (g if isinstance(g, str) else d for g, d in zip(given, defaults, strict=True))
     return assumptions, model
+
+
+def _base_url(value: Any) -> str | None:
+    from memo.options import base_url_problem
+
+    return value if isinstance(value, str) and base_url_problem(value) is None else None
 
 
 def _validate_model(check: Checker, data: Any) -> Spec | None:
@@ -515,6 +534,13 @@ def _validate_settings(check: Checker, data: Any, names: tuple[set[str] | None, 
     for key in ("assumptions", "model"):
         if key in root:
             out[key] = check.text(root[key], (key,))
+    if "base_url" in root and (url := check.text(root["base_url"], ("base_url",))) is not None:
+        from memo.options import base_url_problem
+
+        problem = base_url_problem(url)
+        if problem is not None:
+            check.error(("base_url",), f"{problem}; give an absolute URL like https://example.org/memo/")
+        out["base_url"] = url if problem is None else None
     if "sources" in root:
         out["sources"] = tuple(_texts(check, root["sources"], ("sources",), "a list of folders"))
     if "tornado" in root:

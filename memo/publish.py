@@ -254,11 +254,19 @@ def _site_guarded(run: Callable[..., Published]) -> Callable[..., Published]:
     return guarded
 
 
+def _project_base_url(build_dir: Path) -> str | None:
+    """The base_url of the project the build is in (memo.yml), for a publish given no --base-url."""
+    from memo.project import Project, find
+
+    root = find(build_dir.parent) if build_dir.parent.is_dir() else None
+    return Project(root).base_url if root is not None else None
+
+
 @_site_guarded
 def publish(build_dir: Path, site_dir: Path, label: str | None = None, base_url: str | None = None) -> Published:
     if label is not None:
         check_label(label)
-    check_base_url(base_url)
+    base_url = check_base_url(base_url) or _project_base_url(build_dir)
     _site_folder(site_dir)
     source = build_dir / "site"
     figures_path = source / "figures.json"

@@ -187,6 +187,11 @@ PROJECT_KEYS: dict[str, tuple[str, bool]] = {
     "explorer": ("the interactive explorer: its sliders (drivers) and the figures it shows", False),
     "card": ("the social card drawn for link previews: kicker and tiles", False),
     "feed": ("the site's Atom feed entry: its summary line", False),
+    "base_url": (
+        "where the site will be served, an absolute https:// or http:// URL: memo build and memo publish write the "
+        "absolute URLs its sitemap and link previews need (--base-url overrides it; without either they are left out)",
+        False,
+    ),
 }
 
 EXPLORER_KEYS: dict[str, tuple[str, bool]] = {
@@ -280,6 +285,7 @@ TEXT_LIMITS: dict[str, int] = {
     "summary": 1_000,
     "path": 1_000,
     "url": 2_000,
+    "base_url": 2_000,
     "assumptions": 1_000,
     "model": 1_000,
     "sources": 1_000,

@@ -132,7 +132,7 @@ def warnings(base_url: str | None, left_out: str = BUILD_LEFT_OUT) -> tuple[str,
         return ()
     return (
         f"no --base-url, so what needs absolute URLs was left out ({left_out}); pass --base-url "
-        "https://HOST/PATH/, where the site will be served",
+        "https://HOST/PATH/, where the site will be served, or set base_url: in memo.yml",
     )
 
 

@@ -17,9 +17,11 @@ import pytest
 import tinyhtml5
 
 from memo import publish as publish_stage
-from memo.errors import MemoError
+from memo.errors import InputError, MemoError
+from memo.options import BuildOptions
+from memo.project import Project, load_project
 from memo.publish import publish
-from tests.conftest import ROOT
+from tests.conftest import ROOT, link_project
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -276,3 +278,34 @@ def test_build_with_a_base_url_does_not_warn_and_every_url_is_absolute(
         assert len(canonical) == 1 and all(_absolute(url) for url in urls), page
         assert metas["og:image"] == f"{BASE_URL}social.png" and canonical == [metas["og:url"]], page
     assert ET.parse(site / "feed.xml").getroot().get("{http://www.w3.org/XML/1998/namespace}base") == BASE_URL
+
+
+# ---------------------------------------------------------------- memo.yml's base_url
+
+
+def _project_with(tmp_path: Path, base_url: str) -> Path:
+    """The bundled project's files (linked), with a memo.yml that names where the site is served."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "memo.yml").write_text((ROOT / "memo.yml").read_text() + f"\nbase_url: {json.dumps(base_url)}\n")
+    return link_project(project)
+
+
+def test_memo_yml_base_url_is_used_when_no_option_gives_one(tmp_path: Path) -> None:
+    project = _project_with(tmp_path, BASE_URL)
+    assert Project(project).base_url == BASE_URL  # read without validating the project (an up-to-date build)
+    assert load_project(project).settings.base_url == BASE_URL
+    assert BuildOptions.of(project=project).base_url == BASE_URL
+    assert BuildOptions.of(project=project, base_url="https://other.example/").base_url == "https://other.example/"
+    _fake_build(project / "build", 1.0)
+    result = _cli("publish", cwd=project)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    locations = [loc.text for loc in ET.parse(project / "public" / "sitemap.xml").getroot().iter(f"{SITEMAP}loc")]
+    assert locations and all(loc.startswith(BASE_URL) for loc in locations)
+
+
+def test_a_bad_memo_yml_base_url_is_refused_where_it_stands(tmp_path: Path) -> None:
+    project = _project_with(tmp_path, "javascript:alert(1)")
+    with pytest.raises(InputError, match=r"memo.yml:\d+:\d+: error: base_url: must start with https:// or http://"):
+        load_project(project)
+    assert Project(project).base_url is None  # never written; the validation above is what the user sees
