@@ -320,15 +320,32 @@ def _project_root(args: argparse.Namespace, needed: bool) -> Path | None:
 
 
 def _run_publish(args: argparse.Namespace) -> int:
-    from memo.publish import publish
+    from memo.progress import Reporter, plural
+    from memo.project import display
+    from memo.publish import STAGES, publish
 
     root = _project_root(args, needed=args.build is None or args.site is None)
     build_dir = Path(args.build) if args.build else root / "build"  # type: ignore[operator]
     site_dir = Path(args.site) if args.site else root / "public"  # type: ignore[operator]
-    result = publish(build_dir, site_dir, args.label, args.base_url)
+    reporter = Reporter("memo", _verbosity(args), STAGES)
+    with reporter.running():
+        result = publish(build_dir, site_dir, args.label, args.base_url, on_stage=reporter.stage_done)
     for warning in result.warnings:
-        print(f"memo: warning: {warning}", file=sys.stderr)
-    print(f"memo: {result.reason}")
+        reporter.warning(warning)
+    for path in result.written:
+        reporter.wrote(display(site_dir / path))
+    if result.label is None:
+        reporter.info(result.reason)
+        return 0
+    since = (
+        f"{plural(result.figures_changed, 'figure')} changed since {result.previous}"
+        if result.previous
+        else "the site's first version"
+    )
+    reporter.info(
+        f"{result.reason} in {display(site_dir)} in {reporter.elapsed():.1f} s: {since}; "
+        f"wrote {plural(len(result.written), 'file')}"
+    )
     return 0
 
 

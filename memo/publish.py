@@ -54,6 +54,12 @@ class Published:
     reason: str
     site_dir: Path
     warnings: tuple[str, ...] = ()  # one line each, for the user (memo: warning: ...)
+    written: tuple[str, ...] = ()  # the files written, relative to the site folder
+    previous: str | None = None  # the version this one was compared with
+    figures_changed: int = 0  # against it, as the revisions page lists them
+
+
+STAGES = ("read build", "copy", "compare", "site files")  # in the order they run
 
 
 @contextmanager
@@ -263,7 +269,15 @@ def _project_base_url(build_dir: Path) -> str | None:
 
 
 @_site_guarded
-def publish(build_dir: Path, site_dir: Path, label: str | None = None, base_url: str | None = None) -> Published:
+def publish(
+    build_dir: Path,
+    site_dir: Path,
+    label: str | None = None,
+    base_url: str | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> Published:
+    """Add the build to the site as a new version; ``on_stage`` hears the end of each of :data:`STAGES`."""
+    mark = on_stage or (lambda stage: None)
     if label is not None:
         check_label(label)
     base_url = check_base_url(base_url) or _project_base_url(build_dir)
@@ -277,6 +291,7 @@ def publish(build_dir: Path, site_dir: Path, label: str | None = None, base_url:
     as_of = data["memo"]["as_of"]
     manifest = _load_manifest(site_dir)
     revisions = manifest["revisions"]
+    mark("read build")
     if revisions and revisions[-1]["inputs_sha256"] == digest:
         return Published(None, f"inputs unchanged since {revisions[-1]['label']}; nothing published", site_dir)
     label = check_label(label or default_label(as_of, revisions))
@@ -289,17 +304,28 @@ def publish(build_dir: Path, site_dir: Path, label: str | None = None, base_url:
     staging = Path(tempfile.mkdtemp(prefix=".publish-", dir=target.parent))
     try:
         shutil.copytree(source, staging / label)
+        copied = sorted(str(p.relative_to(staging)) for p in (staging / label).rglob("*") if p.is_file())
+        mark("copy")
         entry = _entry(label, as_of, digest, data, site_dir, revisions, staging / label)
         staging.joinpath(label).rename(target)
+        mark("compare")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    previous = revisions[-1]["label"] if revisions else None
     revisions.append(entry)
     root = _root_files(data, revisions, base_url)
-    write_outputs(site_dir, root)
+    written = write_outputs(site_dir, root)
     if "sitemap.xml" not in root:  # one a publish with --base-url wrote lists none of what came since
         (site_dir / "sitemap.xml").unlink(missing_ok=True)
+    mark("site files")
     return Published(
-        label, f"published {label} at v/{label}/", site_dir, site_stage.warnings(base_url, site_stage.PUBLISH_LEFT_OUT)
+        label,
+        f"published {label} at v/{label}/",
+        site_dir,
+        site_stage.warnings(base_url, site_stage.PUBLISH_LEFT_OUT),
+        written=tuple(f"v/{path}" for path in copied) + tuple(written),
+        previous=previous,
+        figures_changed=len(entry["figures_changed"]),
     )
 
 
@@ -316,8 +342,8 @@ def _entry(
             inputs = input_changes(old, new)
             moved = figure_changes(old, new, {c["name"] for c in inputs})
         for change in moved:
-            if change.name.startswith(("scenario.", "uncertainty.")):
-                continue
+            if change.name.startswith(("scenario.", "uncertainty.")) or not change.shown:
+                continue  # the analysis's copies, and what the memo's precision does not show
             changes.append(
                 {
                     "name": change.name,

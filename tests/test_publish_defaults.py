@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -80,6 +81,22 @@ def _absolute(url: str | None) -> bool:
     return parts.scheme == "https" and bool(parts.netloc)
 
 
+def _label(index: int) -> str:
+    return AS_OF if index == 0 else f"{AS_OF}-{index + 1}"
+
+
+def test_verbose_lists_every_file_published_and_quiet_prints_nothing(tmp_path: Path) -> None:
+    site = tmp_path / "public"
+    first = _cli("publish", "--build", str(_fake_build(tmp_path / "b0", 1.0)), "--site", str(site), "-v", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    listed = set(re.findall(r"^memo: wrote public/(\S+)$", first.stdout, re.M))
+    on_disk = {str(p.relative_to(site)) for p in site.rglob("*") if p.is_file() and not p.name.startswith(".memo-")}
+    assert listed == on_disk and f"v/{AS_OF}/figures.json" in listed and "feed.xml" in listed
+    quiet = _cli("publish", "--build", str(_fake_build(tmp_path / "b1", 2.0)), "--site", str(site), "-q", cwd=tmp_path)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert [r["label"] for r in _revisions(site)] == [AS_OF, f"{AS_OF}-2"]
+
+
 def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -94,13 +111,21 @@ def test_an_edit_published_without_a_label_gets_the_date_then_2_then_3(tmp_path:
         _cli("publish", "--build", str(b), "--site", str(site), cwd=tmp_path, epoch=EPOCH + i * DAY)
         for i, b in enumerate(builds)
     ]
-    for result, label in zip(results, [AS_OF, f"{AS_OF}-2", f"{AS_OF}-3"], strict=True):
+    for i, (result, label) in enumerate(zip(results, [AS_OF, f"{AS_OF}-2", f"{AS_OF}-3"], strict=True)):
         assert result.returncode == 0, result.stderr
-        assert result.stdout == f"memo: published {label} at v/{label}/\n"
+        *stages, summary = result.stdout.splitlines()
+        names = [re.fullmatch(r"memo: (.+?) +\d+\.\d\d s", line).group(1) for line in stages]  # type: ignore[union-attr]
+        assert names == ["read build", "copy", "compare", "site files"]
+        since = "the site's first version" if i == 0 else r"\d+ figures? changed since " + re.escape(_label(i - 1))
+        assert re.fullmatch(
+            rf"memo: published {label} at v/{label}/ in public in [\d.]+ s: {since}; wrote \d+ files", summary
+        ), summary
     assert [r["label"] for r in _revisions(site)] == [AS_OF, f"{AS_OF}-2", f"{AS_OF}-3"]
     # the very same build again adds no version, and says which one it already is
     again = _cli("publish", "--build", str(builds[2]), "--site", str(site), cwd=tmp_path, epoch=EPOCH + 9 * DAY)
-    assert again.returncode == 0 and again.stdout == f"memo: inputs unchanged since {AS_OF}-3; nothing published\n"
+    assert again.returncode == 0 and again.stdout.splitlines()[-1] == (
+        f"memo: inputs unchanged since {AS_OF}-3; nothing published"
+    )
     assert len(_revisions(site)) == 3
     # an explicit label that is taken is still refused
     taken = _cli(
