@@ -11,7 +11,8 @@ import pytest
 from pypdf import PdfReader
 
 from memo.review import compare, run, write
-from memo.review.sides import load_side
+from memo.review.annotate import SummaryJob, render_summary, start_summary
+from memo.review.sides import load_side, use_recorded_units
 from memo.review.words import normalised
 from tests.bundled import build
 from tests.conftest import BUNDLED, memo
@@ -142,12 +143,32 @@ def test_the_cli_prints_the_changed_words_and_exits_1(pdfs: dict[str, Path], tmp
 
 
 @pytest.fixture(scope="module")
-def review(bundled_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("builds")
-    build(BUNDLED, root / "new", overrides=["users.conversion_rate=0.06"])
-    out = root / "review"
-    run([(str(bundled_build), "path"), (str(root / "new"), "path")], out)
+def edited(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("builds") / "new"
+    build(BUNDLED, out, overrides=["users.conversion_rate=0.06"])
     return out
+
+
+@pytest.fixture(scope="module")
+def review(bundled_build: Path, edited: Path) -> Path:
+    out = edited.parent / "review"
+    run([(str(bundled_build), "path"), (str(edited), "path")], out)
+    return out
+
+
+def test_the_summary_pages_are_laid_out_in_a_second_process_with_the_same_bytes(
+    bundled_build: Path, edited: Path
+) -> None:
+    old, new = load_side(bundled_build, "OLD"), load_side(edited, "NEW")
+    use_recorded_units(old, new)
+    started: list[SummaryJob | None] = []
+    changes = compare(old, new, before_pages=lambda found: started.append(start_summary(found)))
+    [job] = started
+    assert job is not None and changes.pages is not None  # started before the pages were compared
+    made = job.result()
+    assert job.child.returncode == 0 and made.startswith(b"%PDF-")  # by the child, not the fallback
+    assert made == render_summary(job.page)
+    assert "Bear scenario" in job.page and "users.conversion_rate" in job.page
 
 
 def _annotations(reader: PdfReader, index: int) -> list[dict]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
+from memo.review.annotate import SummaryJob, start_summary
 from memo.review.changes import Changes, compare
 from memo.review.report import checked_out, summary, write
 from memo.review.sides import DiffTrouble, resolved, use_recorded_units
@@ -43,7 +44,15 @@ def run(
         use_recorded_units(old, new)
         if (old.figures_data is None) != (new.figures_data is None):
             raise DiffTrouble("memo diff: compare two PDFs, or two builds (directories, assumptions files, revisions)")
-        changes = compare(old, new, on_stage=mark)
-        written = write(changes, out_dir)
+        jobs: list[SummaryJob] = []
+
+        def start(found: Changes) -> None:
+            job = start_summary(found)
+            if job is not None:
+                jobs.append(job)
+                stack.callback(job.cancel)
+
+        changes = compare(old, new, on_stage=mark, before_pages=start)
+        written = write(changes, out_dir, jobs[0] if jobs else None)
         mark("write")
         return changes, written

@@ -3,8 +3,10 @@
 Each changed word of the text diff is a /Highlight (its /QuadPoints on the words) whose note gives the old text
 ("was: 6.6x") or says "added"; removed words are a /Caret where they were, the removed text in its note; a region
 whose pixels changed away from any word (a chart, a rule, an image) is a /Square. In front go summary pages
-(WeasyPrint, in the memo's fonts): the changed figures with their causes, the inputs and claims that changed, and
-the pages changed with what changed on each; the outline leads to the summary and to every changed page. Every
+(WeasyPrint, in the memo's fonts): for two builds the changed figures with their causes and the inputs and claims
+that changed (laid out in a second process while the pages are compared, :class:`SummaryJob`); for two PDFs the
+changed words and the pages changed. The outline leads to the summary and to every changed page, saying what
+changed there. Every
 annotation carries its own appearance stream, so every viewer draws the same thing, and nothing in the file comes
 from the clock or a random source: the same diff gives the same bytes.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -176,8 +179,15 @@ def _annotate(document: Any, changes: Changes) -> None:
     report = changes.pages
     word_changes = report.words if report else []
     marked: dict[int, list[Box]] = {}
+    loaded: dict[int, Any] = {}  # pdfium loads a page anew on each document[i]: once per page
+
+    def page_of(number: int) -> Any:
+        if number not in loaded:
+            loaded[number] = document[number - 1]
+        return loaded[number]
+
     for k, change in enumerate(word_changes):
-        page = document[change.page - 1]
+        page = page_of(change.page)
         name = f"memo-diff-{change.page}-{k + 1}"
         if change.new:
             _highlight(page, change, note(change, changes.figures), name)
@@ -189,7 +199,7 @@ def _annotate(document: Any, changes: Changes) -> None:
             continue
         for k, region in enumerate(change.regions):
             if not any(_overlaps(region, box) for box in marked.get(change.new, [])):
-                _square(document[change.new - 1], region, f"memo-diff-{change.new}-region-{k + 1}")
+                _square(page_of(change.new), region, f"memo-diff-{change.new}-region-{k + 1}")
 
 
 # ---------------------------------------------------------------- summary pages
@@ -255,9 +265,11 @@ def summary_html(changes: Changes, size: tuple[float, float]) -> str:
         "(its note gives the old text), a caret where words were removed, a box around a changed drawing.</p>",
     ]
     if changes.old.figures_data is not None:
+        # two builds: figures, inputs and claims, known before the pages are compared (the outline lists the pages)
         parts += _figures_section(changes)
-    else:
-        parts += _text_section(changes)
+        parts.append("</body></html>")
+        return "\n".join(parts)
+    parts += _text_section(changes)
     parts.append("<h2>Pages changed</h2>")
     rows = _page_rows(changes)
     if rows:
@@ -364,21 +376,88 @@ def _short(text: str) -> str:
 
 def summary_pdf(changes: Changes, size: tuple[float, float]) -> bytes:
     """The summary pages, laid out by WeasyPrint with the memo's fonts (read from the installed font packages)."""
+    return render_summary(summary_html(changes, size))
+
+
+def render_summary(page: str) -> bytes:
     import weasyprint
 
     from memo.pdf import _source_date, font_configuration, make_fetcher
 
     base = Path("/memo-diff-summary")  # a folder that is never read: only the font files resolve
     fetcher = make_fetcher([], base / "fonts")
-    document = weasyprint.HTML(string=summary_html(changes, size), base_url=str(base) + "/", url_fetcher=fetcher)
+    document = weasyprint.HTML(string=page, base_url=str(base) + "/", url_fetcher=fetcher)
     with _source_date(0):
         return document.write_pdf(font_config=font_configuration(), pdf_identifier=True)
+
+
+CHILD = "import sys; from memo.review.annotate import render_summary; sys.stdout.buffer.write(render_summary(sys.stdin.read()))"
+
+
+class SummaryJob:
+    """The summary pages of a diff of two builds, laid out in a second process while this one compares the PDFs'
+    pages (WeasyPrint's import and layout take a second or two; the pages take longer). The child runs the same
+    code as :func:`summary_pdf`, so the bytes are the same; if it fails, they are made here instead."""
+
+    def __init__(self, changes: Changes) -> None:
+        import subprocess
+        import sys
+        import threading
+
+        import memo
+
+        assert changes.new.pdf is not None
+        self.page = summary_html(changes, page_size(changes.new.pdf))
+        home = str(Path(memo.__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [home, os.environ.get("PYTHONPATH")]))}
+        self.child = subprocess.Popen(
+            [sys.executable, "-c", CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        self.output = b""
+        self.talk = threading.Thread(target=self._talk, name="memo-diff-summary", daemon=True)
+        self.talk.start()
+
+    def _talk(self) -> None:
+        self.output, _ = self.child.communicate(self.page.encode("utf-8"))
+
+    def result(self) -> bytes:
+        self.talk.join()
+        if self.child.returncode == 0 and self.output.startswith(b"%PDF-"):
+            return self.output
+        return render_summary(self.page)
+
+    def cancel(self) -> None:
+        if self.child.poll() is None:
+            self.child.kill()
+        self.talk.join()
+
+
+def start_summary(changes: Changes) -> SummaryJob | None:
+    """A :class:`SummaryJob` when the summary can be laid out before the pages are compared: two builds that
+    differ already in what :func:`memo.review.changes.compare` found first, with a new PDF. None otherwise."""
+    if changes.old.figures_data is None or changes.new.pdf is None or not changes.any:
+        return None
+    return SummaryJob(changes)
+
+
+def page_size(pdf: Path) -> tuple[float, float]:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(read_capped(pdf, MAX_PDF, "NEW"))
+    try:
+        return document.get_page_size(0) if len(document) else (595.28, 841.89)
+    finally:
+        document.close()
 
 
 # ---------------------------------------------------------------- the file
 
 
-def annotated(changes: Changes) -> bytes:
+def annotated(changes: Changes, summary: SummaryJob | None = None) -> bytes:
     """diff.pdf's bytes for a diff whose new side has a PDF: pdfium adds the annotations and the summary pages and
     writes the file; an incremental update then adds the outline, the page labels and the document's title (which
     pdfium cannot write), so no PDF library has to parse the whole document in Python."""
@@ -390,13 +469,13 @@ def annotated(changes: Changes) -> bytes:
     document = pdfium.PdfDocument(data)
     try:
         size = document.get_page_size(0) if len(document) else (595.28, 841.89)
-        summary = pdfium.PdfDocument(summary_pdf(changes, size))
+        front = pdfium.PdfDocument(summary.result() if summary is not None else summary_pdf(changes, size))
         try:
-            count = len(summary)
+            count = len(front)
             _annotate(document, changes)
-            document.import_pages(summary, index=0)
+            document.import_pages(front, index=0)
         finally:
-            summary.close()
+            front.close()
         buffer = io.BytesIO()
         document.save(buffer)
     finally:

@@ -537,10 +537,16 @@ def _identical(old: Side, new: Side) -> bool:
 
 
 def compare(
-    old: Side, new: Side, *, page_images: bool = True, on_stage: Callable[[str], None] | None = None
+    old: Side,
+    new: Side,
+    *,
+    page_images: bool = True,
+    on_stage: Callable[[str], None] | None = None,
+    before_pages: Callable[[Changes], None] | None = None,
 ) -> Changes:
     """Everything that differs between two sides; ``on_stage`` hears "compare" (inputs, figures, prose, charts)
-    and "pages" (the PDFs' pages and words) end."""
+    and "pages" (the PDFs' pages and words) end; ``before_pages`` sees the changes found before the pages are
+    compared (the slowest part), to start work that needs only those."""
     mark = on_stage or (lambda stage: None)
     changes = Changes(old, new)
     if _identical(old, new):
@@ -565,6 +571,8 @@ def compare(
             )
         changes.charts = chart_changes(old, new)
     mark("compare")
+    if before_pages is not None:
+        before_pages(changes)
     if old.pdf and new.pdf and _read(old, "memo.pdf") != _read(new, "memo.pdf"):
         from memo.review.pages import compare as compare_pages  # numpy and pdfium, only when the PDFs differ
 

@@ -203,7 +203,15 @@ def changed_boxes(a: np.ndarray, b: np.ndarray) -> list[tuple[int, int, int, int
     if a.shape != b.shape:
         height, width = b.shape[:2]
         return [(0, 0, width, height)]
-    moved = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2) > PIXEL_TOLERANCE
+    return _boxes_around(_moved(a, b))
+
+
+def _moved(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The pixels that differ between two renderings of the same size, beyond the tolerance."""
+    return np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2) > PIXEL_TOLERANCE
+
+
+def _boxes_around(moved: np.ndarray) -> list[tuple[int, int, int, int]]:
     if not moved.any():
         return []
     height, width = moved.shape
@@ -238,20 +246,17 @@ def _components(cells: np.ndarray) -> list[tuple[int, int, int, int]]:
     return sorted(boxes, key=lambda b: (b[1], b[0]))
 
 
-def _graphic_boxes(old: Page, new: Page) -> list[tuple[int, int, int, int]]:
+def _graphic_boxes(old: Page, new: Page, moved: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Where two aligned pages differ away from any word of either: a chart, a rule or an image that changed.
-    Text that only moved (reflow) or changed (the text diff's words) is left out, so it is not boxed twice."""
-    a, b = old.image, new.image
-    if a.shape != b.shape:
-        return []
-    masked_a, masked_b = a.copy(), b.copy()
+    Text that only moved (reflow) or changed (the text diff's words) is left out, so it is not boxed twice.
+    ``moved`` is the pages' changed pixels (:func:`_moved`)."""
+    words = np.zeros(moved.shape, dtype=bool)
     for page in (old, new):
         for word in page.text.words if page.text else []:
             for box in word.boxes:
                 x0, y0, x1, y1 = page.to_pixels(box, pad=1.5)
-                masked_a[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = 255
-                masked_b[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = 255
-    return changed_boxes(masked_a, masked_b)
+                words[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = True
+    return _boxes_around(moved & ~words)
 
 
 def _to_pixels(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
@@ -323,13 +328,16 @@ def _compare_pair(
     old: Page | None, new: Page | None, images: bool, marked: dict[int, list[tuple[int, int, int, int]]]
 ) -> PageChange | None:
     if old is not None and new is not None:
-        boxes = changed_boxes(old.image, new.image)
+        same_size = old.image.shape == new.image.shape
+        moved = _moved(old.image, new.image) if same_size else None
+        boxes = changed_boxes(old.image, new.image) if moved is None else _boxes_around(moved)
         if old.words == new.words:
             boxes = [box for box in boxes if not _in_footer(box, new.image)]
         if not boxes:
             return None
         change = PageChange("changed", old.number, new.number, boxes)
-        change.regions = [new.to_points(box) for box in _graphic_boxes(old, new)]
+        if moved is not None:
+            change.regions = [new.to_points(box) for box in _graphic_boxes(old, new, moved)]
         if images:
             words = marked.get(new.number, [])
             change.images = {

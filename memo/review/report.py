@@ -9,7 +9,7 @@ import base64
 import json
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
@@ -19,6 +19,9 @@ from memo.outputs import switch_whole
 from memo.review.changes import Changes, FigureChange, GuardChange
 from memo.review.words import WordChange, boxes_json
 from memo.svg import scope_ids
+
+if TYPE_CHECKING:
+    from memo.review.annotate import SummaryJob
 
 CHANGES_SCHEMA_VERSION = 1
 
@@ -338,7 +341,7 @@ def checked_out(out_dir: Path, project_root: Path | None) -> Path:
     return outdir.checked(out_dir, "diff", "--out", outdir.guarded(project))
 
 
-def write(changes: Changes, out_dir: Path) -> list[str]:
+def write(changes: Changes, out_dir: Path, summary: SummaryJob | None = None) -> list[str]:
     """Returns the files whose bytes changed. Switch the review folder to this diff's page, changes.json and page images whole, replacing only what the
     previous diff wrote there. When the folder is inside a build folder (the default build/diff), that build's
     lock is held too, so that a build carrying it over never misses this diff."""
@@ -353,7 +356,7 @@ def write(changes: Changes, out_dir: Path) -> list[str]:
     if has_diff_pdf(changes):
         from memo.review.annotate import annotated
 
-        files["diff.pdf"] = annotated(changes)
+        files["diff.pdf"] = annotated(changes, summary)
     real = outdir.checked(out_dir, "diff", "--out")
     with ExitStack() as stack:
         if outdir.made_by(real.parent) == "build":
