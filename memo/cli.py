@@ -233,7 +233,7 @@ def _report_build(reporter: Reporter, result: BuildResult) -> None:
         return
     for claim in result.analysis.claims if result.analysis else []:
         if not claim.holds:
-            reporter.diagnostic(claim.diagnostic().replace(": error: ", ": warning: ", 1))
+            reporter.diagnostic(str(claim.diagnostic()).replace(": error: ", ": warning: ", 1))
     slips = [c for c in result.checks if not c.holds]
     for check in slips:
         reporter.info(f"note: the source's figure for {check.figure} differs from the model ({check.where})", VERBOSE)

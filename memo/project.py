@@ -153,11 +153,14 @@ class Project:
             for root in self.source_roots
             if root.is_dir()
             for p in root.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts
+            if p.is_file() and not NOT_SOURCES.intersection(p.relative_to(root).parts)
         )
 
     def source_digest(self) -> str:
         return files_digest(self.source_files(), self.root)
+
+
+NOT_SOURCES = {"__pycache__", ".memo-cache"}  # Python's bytecode; memo's cache, made where a build runs (charts/)
 
 
 # ------------------------------------------------------------------ finding a project

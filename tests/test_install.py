@@ -75,7 +75,7 @@ def test_memo_build_in_a_project_folder_uses_the_installed_engine(installed: Pat
     )
     assert result.returncode == 0, result.stderr
     out = project / "build"
-    assert "memo: built build in " in result.stdout and (out / "memo.pdf").read_bytes()[:5] == b"%PDF-"
+    assert f"memo: built {out} in " in result.stdout and (out / "memo.pdf").read_bytes()[:5] == b"%PDF-"
     reference = build(BUNDLED, tmp_path / "reference")
     assert reference.changed
     for name in ("memo.html", "figures.json", "site/index.html", "site/assets/explorer.js", "favicon.svg"):
