@@ -16,7 +16,7 @@ from pathlib import Path
 from memo import charts as charts_stage
 from memo import claims as claims_stage
 from memo import figures as figures_json
-from memo import fonts, model, outdir, outputs, pdf, render, site, stamp, validate
+from memo import fonts, model, outdir, outputs, pdf, quick, render, site, stamp, validate
 from memo.analysis import Analysis, analyse, compute
 from memo.cache import Cache, code_digest
 from memo.cache import key as cache_key
@@ -164,7 +164,7 @@ def _build(
     )  # fmt: skip
     rebuild_from = assumptions_source(options.assumptions, memo.inputs.document, options.overrides)
     files = outputs.files_of(memo, figures_json.of_build(memo), pdf_bytes, artefacts, rebuild_from)
-    files[STAMP] = stamp.record(build_key, files)
+    files[STAMP] = stamp.record(build_key, files, _quick_record(options))
     timings.mark("site")
     changed = [c for c in outputs.switch_whole(out, files, "build") if c != STAMP]
     timings.mark("write")
@@ -173,6 +173,30 @@ def _build(
         pages=pdf.page_count(pdf_bytes), charts=len(memo.charts), files=len(files) - 1,
         warnings=site.warnings(options.base_url),
     )  # fmt: skip
+
+
+def _quick_record(options: BuildOptions) -> dict[str, object] | None:
+    """What :mod:`memo.quick` re-reads to say "up to date" before the engine is imported: what the build key was
+    made of (:meth:`BuildOptions.cache_key`) that can change on disk."""
+    from importlib import metadata
+
+    from memo.cache import engine_files
+
+    if options.request is None:
+        return None
+    project = options.project
+    libraries = {}
+    for name in figures_json.OUTPUT_LIBRARIES:
+        try:
+            found = getattr(metadata.distribution(name), "_path", None)
+        except metadata.PackageNotFoundError:
+            found = None
+        libraries[name] = str(found) if found is not None else None
+    folders = [root for root in project.source_roots if root.is_dir()] + [Path(quick.__file__).parent]  # memo's
+    files = [options.assumptions, *project.source_files(), *engine_files(), *(f.path for f in fonts.font_files())]
+    return quick.record(
+        options.request, files, folders, libraries, fonts.font_subsetter(), site.warnings(options.base_url)
+    )
 
 
 def _pdf(memo: RenderedMemo, options: BuildOptions, store: Cache) -> bytes:

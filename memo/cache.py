@@ -124,6 +124,10 @@ def code_digest() -> str:
     """memo's own source code, templates (memo/templates/, whose head partial every page includes) and browser
     assets (memo/assets/, copied into every build): a change to them invalidates every cached stage (fixed for a
     running process)."""
+    return files_digest(engine_files(), Path(__file__).parent)
+
+
+def engine_files() -> list[Path]:
+    """The files of :func:`code_digest`."""
     package = Path(__file__).parent
-    engine = [*package.rglob("*.py"), *(package / "templates").glob("*.j2"), *(package / "assets").rglob("*.js")]
-    return files_digest(engine, package)
+    return [*package.rglob("*.py"), *(package / "templates").glob("*.j2"), *(package / "assets").rglob("*.js")]

@@ -179,6 +179,20 @@ def _options(args: argparse.Namespace, **settings: object) -> BuildOptions:
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    from memo import quick
+
+    asked = quick.request(
+        Path.cwd(),
+        project=args.project,
+        assumptions=args.assumptions,
+        out=args.out,
+        overrides=args.overrides,
+        scenario=args.scenario,
+        base_url=args.base_url,
+        allow_failing_claims=args.allow_failing_claims,
+    )
+    if not args.no_cache and _quickly_up_to_date(args, asked):
+        return 0
     from memo.converter import Worker
     from memo.outdir import build_folder
 
@@ -188,10 +202,31 @@ def _run_build(args: argparse.Namespace) -> int:
         allow_failing_claims=args.allow_failing_claims,
         base_url=args.base_url,
         use_cache=not args.no_cache,
+        request=asked,
     )
     build_folder(options)  # a refused --out costs no converter start and no heavy import
     with Worker.start() as converter:  # then vl-convert warms up while the build imports and computes
         return _build_with(options, args, converter)
+
+
+def _quickly_up_to_date(args: argparse.Namespace, asked: dict[str, object]) -> bool:
+    """Say "up to date" from the last build's stamp, before the engine is imported (:mod:`memo.quick`)."""
+    from memo import quick
+    from memo.progress import Reporter
+    from memo.terminal import display
+
+    root = Path(args.project) if args.project is not None else quick.find_project(Path.cwd())
+    if root is None:
+        return False  # an --assumptions file outside any project: the full path finds its project
+    out = Path(args.out) if args.out else root / "build"
+    warnings = quick.up_to_date(out, asked)
+    if warnings is None:
+        return False
+    reporter = Reporter("memo", _verbosity(args))
+    for warning in warnings:
+        reporter.warning(warning)
+    reporter.info(f"{display(out)} is up to date")
+    return True
 
 
 def _build_with(options: BuildOptions, args: argparse.Namespace, converter: Converter) -> int:

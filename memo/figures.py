@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
+from memo.fonts import font_subsetter
 from memo.model import Check, Figure, Spec
 from memo.validate import Assumptions, Input
 
@@ -64,24 +65,6 @@ def library_versions(names: Iterable[str] = OUTPUT_LIBRARIES) -> dict[str, str]:
             versions[name] = "not installed"
     versions["font-subsetter"] = font_subsetter()
     return versions
-
-
-def font_subsetter() -> str:
-    """Which library subsets the PDF's fonts: HarfBuzz when its subsetting library is installed, else fontTools.
-    The two give different bytes, so the build records which one ran."""
-    # The same test WeasyPrint makes (its text.ffi), without importing WeasyPrint, which costs a third of a second.
-    import ctypes
-
-    names = ("libharfbuzz-subset.so.0", "libharfbuzz-subset.so", "libharfbuzz-subset-0.dll", "libharfbuzz-subset.dylib")
-    for name in names:
-        try:
-            ctypes.CDLL(name)
-            harfbuzz = ctypes.CDLL(name.replace("-subset", ""))
-        except OSError:
-            continue
-        if harfbuzz.hb_version_atleast(4, 1, 0):
-            return "harfbuzz"
-    return "fonttools " + metadata.version("fonttools")
 
 
 def figure_entry(figure: Figure) -> dict[str, Any]:

@@ -78,3 +78,23 @@ def digest() -> str:
     from memo.cache import files_digest
 
     return files_digest(font.path for font in font_files())
+
+
+def font_subsetter() -> str:
+    """Which library subsets the PDF's fonts: HarfBuzz when its subsetting library is installed, else fontTools.
+    The two give different bytes, so the build records which one ran."""
+    # The same test WeasyPrint makes (its text.ffi), without importing WeasyPrint, which costs a third of a second.
+    import ctypes
+
+    names = ("libharfbuzz-subset.so.0", "libharfbuzz-subset.so", "libharfbuzz-subset-0.dll", "libharfbuzz-subset.dylib")
+    for name in names:
+        try:
+            ctypes.CDLL(name)
+            harfbuzz = ctypes.CDLL(name.replace("-subset", ""))
+        except OSError:
+            continue
+        if harfbuzz.hb_version_atleast(4, 1, 0):
+            return "harfbuzz"
+    from importlib import metadata
+
+    return "fonttools " + metadata.version("fonttools")

@@ -10,6 +10,7 @@ import urllib.parse
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from memo.errors import UsageError
 from memo.project import Project, display, load_project, locate
@@ -72,6 +73,7 @@ class BuildOptions:
     base_url: str | None = None
     use_cache: bool = True
     display_name: str | None = None  # how diagnostics name the assumptions file
+    request: dict[str, Any] | None = None  # the command line that asked for the build (memo.quick), not in the key
 
     def __post_init__(self) -> None:
         check_base_url(self.base_url)

@@ -246,7 +246,7 @@ def renderer_versions() -> str:
     """What besides the HTML decides the PDF's bytes: the renderer, its PDF writer and font subsetting."""
     from importlib import metadata
 
-    from memo.figures import font_subsetter
+    from memo.fonts import font_subsetter
 
     return ",".join(f"{name}={metadata.version(name)}" for name in ("weasyprint", "pydyf", "fonttools")) + (
         f",subsetter={font_subsetter()}"

@@ -21,6 +21,7 @@ from memo import expr, load, schema
 from memo.cache import files_digest
 from memo.errors import Diagnostic, InputError, MemoError, did_you_mean
 from memo.model import FigureDef, ModelError, Spec, evaluation_order
+from memo.terminal import display  # used here, and imported from here by the commands
 from memo.validate import Checker
 
 PROJECT_FILE = schema.PROJECT_FILE
@@ -190,14 +191,6 @@ def locate(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = No
             "pass --project DIR, or start one with memo new DIR"
         )
     return found
-
-
-def display(path: Path) -> str:
-    """``path`` as the user would type it: relative to the working directory when it is below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 # ------------------------------------------------------------------ loading and validating

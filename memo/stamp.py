@@ -6,13 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 STAMP = ".memo-build.json"
 
 
-def record(build: str | None, files: dict[str, bytes]) -> bytes:
+def record(build: str | None, files: dict[str, bytes], quick: dict[str, Any] | None = None) -> bytes:
+    """The stamp; ``quick`` is what :mod:`memo.quick` checks before the engine is imported."""
     digests = {path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())}
-    return (json.dumps({"build": build, "outputs": digests}, indent=1) + "\n").encode("utf-8")
+    return (json.dumps({"build": build, "outputs": digests, "quick": quick}, indent=1) + "\n").encode("utf-8")
 
 
 def up_to_date(out_dir: Path, build: str | None) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import sys
+from pathlib import Path
 from typing import TextIO
 
 # C0 controls except \t and \n, DEL, C1 controls, line and paragraph separators, bidi overrides and isolates,
@@ -60,3 +61,11 @@ def guard_streams() -> tuple[TextIO, TextIO]:
             stream.reconfigure(errors="backslashreplace")
     sys.stdout, sys.stderr = PrintableStream(replaced[0]), PrintableStream(replaced[1])  # type: ignore[assignment]
     return replaced
+
+
+def display(path: Path) -> str:
+    """``path`` as the user would type it: relative to the working directory when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -169,3 +169,63 @@ def test_a_terminal_sees_a_live_line_that_leaves_the_same_lines(starter: Path) -
     assert len(warnings) == 1, warnings
     assert [STAGE_LINE.fullmatch(line).group(1) for line in screen[:-1]] == list(STAGES)  # type: ignore[union-attr]
     assert SUMMARY.fullmatch(screen[-1]), screen[-1]
+
+
+# ---------------------------------------------------------------- the quick up-to-date check
+
+
+QUICK_PROBE = """
+import sys
+from memo.cli import main
+status = main(sys.argv[1:])
+heavy = sorted(m for m in ("numpy", "jinja2", "yaml", "memo.build", "memo.project") if m in sys.modules)
+print("imported:", ",".join(heavy))
+sys.exit(status)
+"""
+
+
+def _probe(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", QUICK_PROBE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_nothing_changed_is_answered_before_the_engine_is_imported(starter: Path, runs: dict) -> None:
+    assert runs["verbose"].returncode == 0
+    quick = _probe(starter, "build", "--out", "loud")
+    assert quick.returncode == 0, quick.stderr
+    assert quick.stdout.splitlines() == ["memo: loud is up to date", "imported: "]
+    assert quick.stderr.count("memo: warning: no --base-url") == 1  # the build's warning, said again
+
+
+def test_any_edit_sends_the_build_down_the_full_path(starter: Path, runs: dict) -> None:
+    """Each edit the build key depends on makes the quick check decline (the full path then decides); undone, the
+    quick check answers again."""
+    from memo import quick
+
+    assert runs["verbose"].returncode == 0
+    asked = {"project": None, "assumptions": None, "out": "loud", "overrides": [], "scenario": None}
+    asked |= {"base_url": None, "allow_failing_claims": False}
+    out = starter / "loud"
+    assert quick.up_to_date(out, quick.request(starter, **asked)) is not None
+    assert quick.up_to_date(out, quick.request(starter / "charts", **asked)) is None  # asked from elsewhere
+    edits = {"overrides": ["customers.seats=1"], "scenario": "bear", "base_url": "https://example.org/"}
+    for key, value in edits.items():
+        assert quick.up_to_date(out, quick.request(starter, **(asked | {key: value}))) is None, key
+    page = next((starter / "templates").rglob("*.j2"))
+    for path, edited in [
+        (page, page.read_bytes() + b"\n"),
+        (starter / "assumptions.yaml", (starter / "assumptions.yaml").read_bytes() + b"# a comment\n"),
+        (starter / "model.yaml", (starter / "model.yaml").read_bytes() + b"\n"),
+        (out / "memo.html", b"<p>edited by hand</p>"),
+        (starter / "charts" / "unused.py", b""),  # a new file in a folder the build reads
+    ]:
+        before = path.read_bytes() if path.exists() else None
+        path.write_bytes(edited)
+        assert quick.up_to_date(out, quick.request(starter, **asked)) is None, path
+        if before is None:
+            path.unlink()
+        else:
+            path.write_bytes(before)
+        assert quick.up_to_date(out, quick.request(starter, **asked)) is not None, path

@@ -198,6 +198,12 @@ def test_rebuild_in_another_process_is_byte_identical(built: Path, tmp_path: Pat
     assert {"memo.html", "memo.pdf", "figures.json", "site/index.html", "site/social.png", "site/feed.xml"} <= set(
         first
     )
+    # the stamp is the folder's bookkeeping: beside the build's key and the outputs' digests (which must match) it
+    # records the command line and the files read, for the quick up-to-date check (memo.quick)
+    stamps = [json.loads(side.pop(".memo-build.json").read_text()) for side in (first, second)]
+    old, new = ((stamp["build"], stamp["outputs"]) for stamp in stamps)
+    assert old == new
+    assert stamps[1]["quick"]["request"]["out"] == str(tmp_path)
     different = [name for name in first if first[name].read_bytes() != second[name].read_bytes()]
     assert different == []
 
