@@ -1,8 +1,10 @@
-"""Benchmarks for memo, printed as one table of medians. Run from the project root:
+"""Benchmarks for memo, printed as tables of medians. Run from the project root:
 
-    python benchmarks/run.py [--repeat N] [--no-scale]
+    python benchmarks/run.py [--baseline REV] [--repeat N] [--no-scale] [--only compare|current]
 
-Each row is the median wall time of N runs, each in a fresh process as a user would run it, unless marked
+The comparison table times a baseline commit (default e09ff21, built once in its own virtual environment under
+.memo-bench/) and the current tree alternately in the same run, with ratios; the second table is the current tree
+alone. Each row is the median wall time of N runs, each in a fresh process as a user would run it, unless marked
 "in process". Targets are noted beside each row; they are figures to watch, not tests.
 """
 
@@ -20,6 +22,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from baseline import Comparison, Side, prepare_baseline, scaled_project, timed_until
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSUMPTIONS = ROOT / "assumptions.yaml"
@@ -55,29 +59,6 @@ def timed(command: list[str], **kwargs: object) -> float:
     return time.perf_counter() - start
 
 
-def timed_until(command: list[str], marker: str, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Seconds from starting ``command`` until a line containing ``marker`` appears on its stderr (memo prints
-    --timings as each stage ends), and until it exits."""
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    seen, errors = None, []
-    assert process.stderr is not None
-    for line in process.stderr:
-        errors.append(line)
-        if seen is None and marker in line:
-            seen = time.perf_counter() - start
-    if process.wait() != 0 or seen is None:
-        sys.exit(f"benchmark command failed ({process.returncode}): {' '.join(command)}\n{''.join(errors)}")
-    return seen, time.perf_counter() - start
-
-
 def cold_build(project_args: list[str], work: Path, assumptions: Path = ASSUMPTIONS) -> float:
     """A build with an empty cache into a fresh output directory."""
     out, cache = Path(tempfile.mkdtemp(dir=work)), Path(tempfile.mkdtemp(dir=work))
@@ -87,112 +68,123 @@ def cold_build(project_args: list[str], work: Path, assumptions: Path = ASSUMPTI
     )
 
 
-def scaled_project(work: Path, factor: int) -> Path:
-    """A copy of the project whose memo has ``factor`` times the sections and charts."""
-    target = work / f"scaled-{factor}"
-    for name in ("styles", "assets"):
-        shutil.copytree(ROOT / name, target / name)
-    for name in ("memo.yml", "model.yaml"):
-        shutil.copy(ROOT / name, target / name)
-    shutil.copytree(ROOT / "templates", target / "templates")
-    (target / "charts").mkdir()
-    charts = [p.stem for p in (ROOT / "charts").glob("*.py") if not p.name.startswith("_")]
-    sections = sorted((ROOT / "templates" / "sections").glob("*.j2"))
-    includes = []
-    for k in range(factor):
-        for chart in charts:
-            shutil.copy(ROOT / "charts" / f"{chart}.py", target / "charts" / f"{chart}_{k}.py")
-        folder = target / "templates" / f"sections_{k}"
-        folder.mkdir()
-        for section in sections:
-            text = re.sub(r"chart\('(\w+)'\)", lambda m, k=k: f"chart('{m.group(1)}_{k}')", section.read_text())
-            text = re.sub(r"chart_svg\('(\w+)'\)", lambda m, k=k: f"chart_svg('{m.group(1)}_{k}')", text)
-            (folder / section.name).write_text(text)
-            includes.append(f'{{% include "sections_{k}/{section.name}" %}}')
-    memo = (target / "templates" / "memo.html.j2").read_text()
-    memo = re.sub(r'(\{% include "sections/[^"]+" %\}\n)+', "\n".join(includes) + "\n", memo)
-    (target / "templates" / "memo.html.j2").write_text(memo)
-    index = (target / "templates" / "site" / "index.html.j2").read_text()
-    (target / "templates" / "site" / "index.html.j2").write_text(
-        index.replace("chart_svg('arr_bridge')", "chart_svg('arr_bridge_0')")
-    )
-    return target
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-scale", action="store_true", help="skip the 10x scale run (minutes)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per row, of which the median (default: 3)")
+    parser.add_argument(
+        "--baseline", default="e09ff21", metavar="REV", help="commit to compare with (default: e09ff21)"
+    )
+    parser.add_argument("--only", choices=("compare", "current"), help="just the comparison, or just the current tree")
+    parser.add_argument("--no-scale", action="store_true", help="skip the 10x scale runs (minutes)")
     args = parser.parse_args()
-    n = args.repeat
+    print(machine(), file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="memo-bench-") as tmp:
+        work = Path(tmp)
+        tables = []
+        if args.only != "current":
+            baseline = prepare_baseline(args.baseline, ROOT, work)
+            comparison = Comparison(
+                baseline, Side("current", Path(sys.executable), ROOT, work / "current"), args.repeat
+            )
+            comparison.run(scale=not args.no_scale)
+            tables.append(comparison.table())
+        if args.only != "compare":
+            # the scale row is the comparison's when there is one
+            tables.append(
+                current_table(work / "alone", args.repeat, scale=args.only == "current" and not args.no_scale)
+            )
+    print(machine())
+    for table in tables:
+        print()
+        print("\n".join(table))
+
+
+def machine() -> str:
+    """The machine's name for the tables' header: platform, CPU model, cores, memory, Python, load."""
+    cpu = re.search(r"^model name\s*:\s*(.+)$", read("/proc/cpuinfo"), re.MULTILINE)
+    memory = re.search(r"^MemTotal:\s*(\d+) kB", read("/proc/meminfo"), re.MULTILINE)
+    parts = [
+        platform.platform(),
+        cpu.group(1).strip() if cpu else platform.processor() or platform.machine(),
+        f"{os.cpu_count()} cores",
+        f"{int(memory.group(1)) / 2**20:.0f} GiB" if memory else "",
+        f"{platform.python_implementation()} {platform.python_version()}",
+        "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()),
+    ]
+    return "machine: " + ", ".join(p for p in parts if p)
+
+
+def read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def current_table(work: Path, n: int, scale: bool) -> list[str]:
+    """The current tree alone: the rows this benchmark has always had."""
+    work.mkdir()
     rows: list[tuple[str, str, str]] = []
 
     def row(name: str, seconds: float, target: str) -> None:
         rows.append((name, f"{seconds:.2f} s", target))
         print(f"  {name}: {seconds:.2f} s", file=sys.stderr)
 
-    with tempfile.TemporaryDirectory(prefix="memo-bench-") as tmp:
-        work = Path(tmp)
-        base = work / "base"
-        run([*MEMO, "build", "--out", str(base)])
-        floor = median_of(n, lambda: timed([sys.executable, "-c", FLOOR_SCRIPT, str(base)]))
-        row("floor: imports + vl-convert charts + WeasyPrint PDF", floor, "")
-        cold = median_of(n, lambda: cold_build([], work))
-        rows.append(
-            (
-                "memo build, cold (empty cache, fresh output)",
-                f"{cold:.2f} s ({cold / floor:.2f}x floor)",
-                "<= 1.2x floor",
-            )
+    base = work / "base"
+    run([*MEMO, "build", "--out", str(base)])
+    floor = median_of(n, lambda: timed([sys.executable, "-c", FLOOR_SCRIPT, str(base)]))
+    row("floor: imports + vl-convert charts + WeasyPrint PDF", floor, "")
+    cold = median_of(n, lambda: cold_build([], work))
+    rows.append(
+        (
+            "memo build, cold (empty cache, fresh output)",
+            f"{cold:.2f} s ({cold / floor:.2f}x floor)",
+            "<= 1.2x floor",
         )
-
-        # no-op and one-input rebuilds, in a working copy with a warm cache
-        project = work / "edit"
-        project.mkdir()
-        shutil.copy(ASSUMPTIONS, project / "assumptions.yaml")
-        cache = {"MEMO_CACHE_DIR": str(work / "edit-cache")}
-        build = [*MEMO, "build", "--assumptions", str(project / "assumptions.yaml"), "--out", str(project / "build")]
-        run(build, env=cache)
-        row("no-op rebuild (outputs untouched)", median_of(n, lambda: timed(build, env=cache)), "<= 0.5 s")
-        prices = iter(range(15, 15 + n * 2))
-
-        def one_input() -> float:
-            path = project / "assumptions.yaml"
-            path.write_text(re.sub(r"(price:\n    value: )\d+", rf"\g<1>{next(prices)}", path.read_text()))
-            html_at, elapsed = timed_until([*build, "--timings"], "timing: html done", env=cache)
-            html_times.append(html_at)
-            return elapsed
-
-        html_times: list[float] = []
-        row("one-input rebuild (token price edited)", median_of(n, one_input), "charts/PDF only if changed")
-        row("  of which: HTML ready (from process start)", statistics.median(html_times), "<= 0.5 s")
-        row("  in the live preview (warm process): HTML ready", warm_html_seconds(work, n), "<= 0.5 s")
-        row("memo --help start-up", median_of(n, lambda: timed([*MEMO, "--help"])), "<= 0.3 s")
-        row("memo check", median_of(n, lambda: timed([*MEMO, "check"])), "well under 1 s")
-        again, edited = work / "again", work / "edited"
-        run([*MEMO, "build", "--out", str(again), "--no-cache"])
-        run([*MEMO, "build", "--out", str(edited), "--set", "users.conversion_rate=0.06"])
-        identical = [*MEMO, "diff", str(base), str(again), "--out", str(work / "d0")]
-        row("memo diff, two identical builds", median_of(n, lambda: timed(identical)), "well under 1 s")
-        changed = [*MEMO, "diff", str(base), str(edited), "--out", str(work / "d1")]
-        row("memo diff, conversion rate edited", median_of(n, lambda: timed(changed, ok=(1,))), "< 3 s")
-        row("Monte Carlo, 1,000,000 draws (in process)", monte_carlo_seconds(n), "< 0.5 s")
-        if not args.no_scale:
-            scaled = scaled_project(work, 10)
-            big = cold_build(["--project", str(scaled)], work)
-            one = cold_build(["--project", str(scaled_project(work, 1))], work)
-            rows.append(
-                ("scale: 10x sections and charts, cold", f"{big:.2f} s ({big / one:.1f}x the 1x copy)", "<= 11x")
-            )
-
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
     )
+
+    # no-op and one-input rebuilds, in a working copy with a warm cache
+    project = work / "edit"
+    project.mkdir()
+    shutil.copy(ASSUMPTIONS, project / "assumptions.yaml")
+    cache = {"MEMO_CACHE_DIR": str(work / "edit-cache")}
+    build = [*MEMO, "build", "--assumptions", str(project / "assumptions.yaml"), "--out", str(project / "build")]
+    run(build, env=cache)
+    row("no-op rebuild (outputs untouched)", median_of(n, lambda: timed(build, env=cache)), "<= 0.5 s")
+    prices = iter(range(15, 15 + n * 2))
+
+    def one_input() -> float:
+        path = project / "assumptions.yaml"
+        path.write_text(re.sub(r"(price:\n    value: )\d+", rf"\g<1>{next(prices)}", path.read_text()))
+        html_at, elapsed, _ = timed_until([*build, "--timings"], "timing: html done", ROOT, env=cache)
+        html_times.append(html_at)
+        return elapsed
+
+    html_times: list[float] = []
+    row("one-input rebuild (token price edited)", median_of(n, one_input), "charts/PDF only if changed")
+    row("  of which: HTML ready (from process start)", statistics.median(html_times), "<= 0.5 s")
+    row("  in the live preview (warm process): HTML ready", warm_html_seconds(work, n), "<= 0.5 s")
+    row("memo --help start-up", median_of(n, lambda: timed([*MEMO, "--help"])), "<= 0.3 s")
+    row("memo check", median_of(n, lambda: timed([*MEMO, "check"])), "well under 1 s")
+    again, edited = work / "again", work / "edited"
+    run([*MEMO, "build", "--out", str(again), "--no-cache"])
+    run([*MEMO, "build", "--out", str(edited), "--set", "users.conversion_rate=0.06"])
+    identical = [*MEMO, "diff", str(base), str(again), "--out", str(work / "d0")]
+    row("memo diff, two identical builds", median_of(n, lambda: timed(identical)), "well under 1 s")
+    changed = [*MEMO, "diff", str(base), str(edited), "--out", str(work / "d1")]
+    row("memo diff, conversion rate edited", median_of(n, lambda: timed(changed, ok=(1,))), "< 3 s")
+    row("Monte Carlo, 1,000,000 draws (in process)", monte_carlo_seconds(n), "< 0.5 s")
+    if scale:
+        scaled = scaled_project(ROOT, work, 10)
+        big = cold_build(["--project", str(scaled)], work)
+        one = cold_build(["--project", str(scaled_project(ROOT, work, 1))], work)
+        rows.append(("scale: 10x sections and charts, cold", f"{big:.2f} s ({big / one:.1f}x the 1x copy)", "<= 10x"))
     width = max(len(r[0]) for r in rows)
-    print(f"| {'benchmark':<{width}} | median | target |")
-    print(f"|{'-' * (width + 2)}|---|---|")
-    for name, value, target in rows:
-        print(f"| {name:<{width}} | {value} | {target} |")
+    return [
+        f"| {'current tree alone (median of ' + str(n) + ')':<{width}} | median | target |",
+        f"|{'-' * (width + 2)}|---|---|",
+        *(f"| {name:<{width}} | {value} | {target} |" for name, value, target in rows),
+    ]
 
 
 def warm_html_seconds(work: Path, repeat: int) -> float:
