@@ -145,6 +145,17 @@ def link_sources(copy: Path, original: Path) -> None:
             here.resolve().symlink_to(there, target_is_directory=True)
 
 
+# what a copy of a section names: its charts, tables, cross-references and section anchors get the copy's suffix
+NAMED = re.compile(r"\b((?:chart|chart_svg|table_caption|ref)\(')([\w.:-]+)'")
+ANCHOR = re.compile(r'\bid="([A-Za-z][\w-]*)"')
+
+
+def renamed(template: str, k: int) -> str:
+    """A section's template for its ``k``-th copy, naming that copy's charts, tables and sections."""
+    template = NAMED.sub(lambda m: f"{m.group(1)}{m.group(2)}_{k}'", template)
+    return ANCHOR.sub(lambda m: f'id="{m.group(1)}_{k}"', template)
+
+
 def scaled_project(root: Path, work: Path, factor: int) -> Path:
     """A copy of ``root``'s project whose memo has ``factor`` times the sections and charts."""
     target = work / f"scaled-{factor}"
@@ -164,9 +175,7 @@ def scaled_project(root: Path, work: Path, factor: int) -> Path:
         folder = target / "templates" / f"sections_{k}"
         folder.mkdir()
         for section in sections:
-            text = re.sub(r"chart\('(\w+)'\)", lambda m, k=k: f"chart('{m.group(1)}_{k}')", section.read_text())
-            text = re.sub(r"chart_svg\('(\w+)'\)", lambda m, k=k: f"chart_svg('{m.group(1)}_{k}')", text)
-            (folder / section.name).write_text(text)
+            (folder / section.name).write_text(renamed(section.read_text(), k))
             includes.append(f'{{% include "sections_{k}/{section.name}" %}}')
     memo = (target / "templates" / "memo.html.j2").read_text()
     memo = re.sub(r'(\{% include "sections/[^"]+" %\}\n)+', "\n".join(includes) + "\n", memo)
