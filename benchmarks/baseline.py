@@ -295,7 +295,8 @@ class Comparison:
     def preview(self, side: Side, k: int) -> None:
         """As under memo serve: a warm process rebuilds after the token price is edited; seconds until its HTML."""
         folder = side.work / f"preview-{k}"
-        command = [str(side.python), str(WARM_PREVIEW), str(side.root), str(folder), str(next(self.prices[side.name]))]
+        prices = [str(next(self.prices[side.name])) for _ in range(2)]
+        command = [str(side.python), str(WARM_PREVIEW), str(side.root), str(folder), *prices]
         result = subprocess.run(command, cwd=side.root, env=side.env(), capture_output=True, text=True)
         if result.returncode != 0:
             fail(command, result.returncode, result.stderr)

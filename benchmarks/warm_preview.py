@@ -1,7 +1,8 @@
 """Seconds until the HTML is ready when a warm process (as under ``memo serve``) rebuilds after the token price is
-edited. Run with a tree's own Python and PYTHONPATH: ``python warm_preview.py TREE FOLDER PRICE``; prints the
-seconds. The first build warms the process (with a warm cache its charts and PDF come from it); the second stops
-once its HTML is rendered, where memo serve shows it, so the PDF it would render next is not waited for."""
+edited. Run with a tree's own Python and PYTHONPATH: ``python warm_preview.py TREE FOLDER PRICE PRICE``; prints
+the seconds of the second edit. The first build warms the process (with a warm cache its charts and PDF come from
+it), the first edit warms what only a redrawn chart needs (vl-convert's engine); each edit stops once its HTML is
+rendered, where memo serve shows it, so the PDF it would render next is not waited for."""
 
 from __future__ import annotations
 
@@ -32,14 +33,13 @@ def builder(root: Path, assumptions: Path, out: Path) -> Rebuild:
 
 
 def main() -> None:
-    root, folder, price = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    root, folder, prices = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
     folder.mkdir(parents=True)
     assumptions = folder / "assumptions.yaml"
     text = (root / "assumptions.yaml").read_text()
     assumptions.write_text(text)
     rebuild = builder(root, assumptions, folder / "build")
     rebuild(None)
-    assumptions.write_text(re.sub(r"(price:\n    value: )[\d.]+", rf"\g<1>{price}", text))
     seconds: dict[str, float] = {}
 
     def on_stage(stage: str, at: float) -> None:
@@ -47,8 +47,10 @@ def main() -> None:
             seconds["html"] = at
             raise HtmlReady
 
-    with contextlib.suppress(HtmlReady):
-        rebuild(on_stage)
+    for price in prices:
+        assumptions.write_text(re.sub(r"(price:\n    value: )[\d.]+", rf"\g<1>{price}", text))
+        with contextlib.suppress(HtmlReady):
+            rebuild(on_stage)
     print(f"{seconds['html']:.4f}")
 
 
