@@ -31,6 +31,8 @@ from memo.page import CSP, templates_loader
 from memo.validate import Assumptions, Input
 
 DAGGER = "\u2020"
+# The hidden container of the numbers' descriptions, which render_html puts last in the body (memo.pdf leaves it out).
+PROVENANCE_OPEN = '<div class="provenance" hidden>'
 # The engine's own markup (provenance links and the tip explorer.js shows) is styled here, so every project gets it
 # whatever its stylesheet's age; the project's stylesheet comes after and restyles it at will.
 ENGINE_CSS = """.fig-link { color: inherit; text-decoration: none; }
@@ -248,7 +250,7 @@ class _Helpers:
         that aria-describedby names), so neither the page nor the PDF shows it."""
         if not self.about:
             return Markup("")
-        return Markup('<div class="provenance" hidden>\n{}\n</div>\n').format(Markup("\n").join(self.about.values()))
+        return Markup(PROVENANCE_OPEN + "\n{}\n</div>\n").format(Markup("\n").join(self.about.values()))
 
     # ------------------------------------------------------------ words computed from figures (memo.phrases)
 
