@@ -9,9 +9,11 @@ as-of date) and the PDF's dates come from the document's metadata, not the clock
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from math import inf
 from pathlib import Path
@@ -124,6 +126,53 @@ def _patch_footnote_overflow() -> None:
     LayoutContext._update_footnote_area = update_footnote_area
 
 
+# Turning a variable font into the static instance a PDF embeds (fontTools' instancer, in WeasyPrint's Font.clean)
+# takes about a tenth of the PDF stage, and a rebuild after an edit needs the same instances again: the same font file,
+# glyphs, weight, size and style give the same bytes. So instances are kept: in this process and, when the build
+# passes its cache, in .memo-cache as data (font bytes), keyed by everything clean() reads and the library versions.
+_FONT_INSTANCES: dict[str, bytes] = {}
+_FONT_INSTANCES_LIMIT = 64
+_font_store: ContextVar[Any] = ContextVar("memo_font_store", default=None)
+
+
+def _font_key(font: Any, to_unicode: dict[int, Any], hinting: bool) -> str:
+    from memo.cache import key
+
+    state = (
+        font.index, sorted(to_unicode), bool(font.missing), sorted(font.variations.items()), font.weight,
+        font.font_size, font.style, bool(font.png or font.svg or font.colr), hinting, sorted(font.tables),
+    )  # fmt: skip
+    return key(renderer_versions(), hashlib.sha256(font.file_content).digest(), repr(state))
+
+
+@cache
+def _patch_font_instances() -> None:
+    import json
+
+    from weasyprint.pdf.fonts import Font
+
+    clean = Font.clean
+
+    def cached_clean(self: Any, to_unicode: dict[int, Any], hinting: bool) -> None:
+        digest = _font_key(self, to_unicode, hinting)
+        store = _font_store.get()
+        found = _FONT_INSTANCES.get(digest) or (store.get("font-instance", digest) if store is not None else None)
+        if found is not None:
+            head, _, body = found.partition(b"\n")
+            self.variations = json.loads(head)
+            self.file_content = body
+        else:
+            clean(self, to_unicode, hinting)
+            found = json.dumps(self.variations, sort_keys=True).encode() + b"\n" + self.file_content
+            if store is not None:
+                store.put("font-instance", digest, found)
+        _FONT_INSTANCES[digest] = found
+        while len(_FONT_INSTANCES) > _FONT_INSTANCES_LIMIT:
+            del _FONT_INSTANCES[next(iter(_FONT_INSTANCES))]
+
+    Font.clean = cached_clean
+
+
 @cache
 def font_configuration():
     from weasyprint.text.fonts import FontConfiguration
@@ -233,16 +282,19 @@ def for_print(html: str) -> str:
     return html.replace("<wbr>", "\u200b")
 
 
-def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date) -> bytes:
+def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, cache: Any = None) -> bytes:
+    """The PDF of memo.html; ``cache`` (a memo.cache.Cache) keeps the fonts' static instances across builds."""
     import weasyprint
 
     _patch_footnote_overflow()
+    _patch_font_instances()
     base = out_dir.resolve()
     fetcher = make_fetcher([project_dir, base], base / "fonts")
     epoch = int(dt.datetime.combine(as_of, dt.time(), dt.UTC).timestamp())
     document = weasyprint.HTML(string=for_print(html), base_url=str(base) + "/", url_fetcher=fetcher)
     from weasyprint.urls import FatalURLFetchingError
 
+    token = _font_store.set(cache)
     try:
         with _source_date(epoch):
             return document.write_pdf(
@@ -254,6 +306,8 @@ def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date) ->
                 f"error: memo.html asks for {fetcher.refused[0]}; only files inside the project may be read"
             ) from None
         raise MemoError(f"error: PDF rendering failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        _font_store.reset(token)
 
 
 def renderer_versions() -> str:

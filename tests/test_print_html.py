@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+from pathlib import Path
 
 import pypdfium2
 import weasyprint
 from markupsafe import Markup
 
-from memo import pdf
+from memo import fonts, pdf
+from memo.cache import Cache
 from memo.render import PROVENANCE_OPEN
 
+AS_OF = dt.date(2026, 5, 16)
 CONTAINER = Markup(
     PROVENANCE_OPEN + '\n<div class="about" id="about-figure-a"><p>Formula: <code>x</code>.</p></div>\n</div>\n'
 )
@@ -48,3 +52,21 @@ def test_the_zero_width_space_breaks_a_narrow_cell_where_wbr_did() -> None:
     page = "<html><body style='width: 9em; font: 10pt monospace'><p><code>{}</code> and more words</p></body></html>"
     before, after = _lines(page.format(name)), _lines(pdf.for_print(page.format(name)))
     assert len(before) > 2 and after == before
+
+
+def test_the_fonts_static_instances_are_reused_with_the_same_bytes(tmp_path: Path) -> None:
+    html = (
+        f"<html lang='en'><head><title>t</title><style>{fonts.font_face_css()}</style></head>"
+        "<body><p style=\"font-family: 'Source Serif 4'; font-weight: 600\">Revenue 1,234</p></body></html>"
+    )
+    store = Cache(tmp_path / "cache")
+
+    def build() -> bytes:
+        return pdf.write_pdf(html, out_dir=tmp_path, project_dir=tmp_path, as_of=AS_OF, cache=store)
+
+    pdf._FONT_INSTANCES.clear()
+    first = build()
+    assert list((tmp_path / "cache" / "font-instance").rglob("*")), "the instance is stored in the build cache"
+    pdf._FONT_INSTANCES.clear()  # a new process: the instance comes from the cache
+    assert build() == first
+    assert build() == first  # from this process's memory
