@@ -205,7 +205,9 @@ def _pdf(memo: RenderedMemo, options: BuildOptions, store: Cache) -> bytes:
     pdf_key = cache_key(memo.html, pdf.renderer_versions(), code_digest(), fonts.digest(), options.project_digest)
     root, as_of = options.project.root, memo.assumptions.memo.as_of
     return store.through(
-        "pdf", pdf_key, lambda: pdf.write_pdf(memo.html, out_dir=options.out_dir, project_dir=root, as_of=as_of)
+        "pdf",
+        pdf_key,
+        lambda: pdf.write_pdf(memo.html, out_dir=options.out_dir, project_dir=root, as_of=as_of, cache=store),
     )
 
 
