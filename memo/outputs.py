@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from memo.build import RenderedMemo
 
 Pause = Callable[[str], None]  # hears each step of a switch (for the kill tests)
-SWAP, ASIDE = "memo-swap-", "memo-aside-"
+SWAP, ASIDE = "memo-swap-", "memo-aside-"  # memo.quick looks for these too
 
 
 def switch_whole(real: Path, files: Mapping[str, bytes], kind: str, pause: Pause | None = None) -> list[str]:

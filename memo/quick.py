@@ -54,6 +54,8 @@ def record(
 def up_to_date(out_dir: Path, asked: Mapping[str, Any]) -> list[str] | None:
     """The warnings the last build in ``out_dir`` gave, when it is certainly up to date for ``asked``; else None."""
     try:
+        if _leftovers(out_dir):
+            return None  # a killed build's folders beside it: the full path removes them
         stamp = json.loads((out_dir / STAMP).read_text(encoding="utf-8"))
         quick = stamp[QUICK]
         if quick is None or quick["request"] != dict(asked) or quick["python"] != sys.version:
@@ -82,6 +84,13 @@ def find_project(start: Path) -> Path | None:
         if (folder / PROJECT_FILE).is_file():
             return folder
     return None
+
+
+def _leftovers(out_dir: Path) -> bool:
+    """Whether a killed run left folders beside ``out_dir`` (memo.outputs' swap and aside folders)."""
+    name = out_dir.name
+    with os.scandir(out_dir.parent) as entries:
+        return any(entry.name.startswith((f".{name}.memo-swap-", f".{name}.memo-aside-")) for entry in entries)
 
 
 def _digest(path: Path) -> str:
