@@ -349,10 +349,6 @@ def target(row: str, old: float, new: float) -> str:
 
 
 def pdf_pages(path: Path) -> int:
-    import pypdfium2
+    from memo.pdf import page_count
 
-    document = pypdfium2.PdfDocument(path)
-    try:
-        return len(document)
-    finally:
-        document.close()
+    return page_count(path)

@@ -321,11 +321,11 @@ def renderer_versions() -> str:
     )
 
 
-def page_count(pdf_bytes: bytes) -> int:
-    """The number of pages of a PDF memo wrote (for the build's summary line)."""
+def page_count(pdf: bytes | Path) -> int:
+    """The number of pages of a PDF (its bytes or its file): the build's summary line, the benchmark."""
     import pypdfium2
 
-    document = pypdfium2.PdfDocument(pdf_bytes)
+    document = pypdfium2.PdfDocument(pdf)
     try:
         return len(document)
     finally:

@@ -21,6 +21,7 @@ from memo import expr, load, schema
 from memo.cache import files_digest
 from memo.errors import Diagnostic, InputError, MemoError, did_you_mean
 from memo.model import FigureDef, ModelError, Spec, evaluation_order
+from memo.quick import find_project as find  # the nearest folder at or above a start that holds a project file
 from memo.terminal import display  # used here, and imported from here by the commands
 from memo.validate import Checker
 
@@ -165,15 +166,6 @@ NOT_SOURCES = {"__pycache__", ".memo-cache"}  # Python's bytecode; memo's cache,
 
 
 # ------------------------------------------------------------------ finding a project
-
-
-def find(start: Path) -> Path | None:
-    """The nearest folder at or above ``start`` that holds a project file."""
-    here = start.resolve()
-    for folder in (here, *here.parents):
-        if (folder / PROJECT_FILE).is_file():
-            return folder
-    return None
 
 
 def locate(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path:

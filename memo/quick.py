@@ -78,7 +78,7 @@ def up_to_date(out_dir: Path, asked: Mapping[str, Any]) -> list[str] | None:
 
 
 def find_project(start: Path) -> Path | None:
-    """memo.project.find, without importing the project module."""
+    """The nearest folder at or above ``start`` that holds a project file (memo.project.find, light to import)."""
     here = start.resolve()
     for folder in (here, *here.parents):
         if (folder / PROJECT_FILE).is_file():
