@@ -21,6 +21,7 @@ from memo import expr, load, schema
 from memo.cache import files_digest
 from memo.errors import Diagnostic, InputError, MemoError, did_you_mean
 from memo.model import FigureDef, ModelError, Spec, evaluation_order
+from memo.quick import NOT_SOURCES  # Python's bytecode and memo's cache: never a project's source files
 from memo.quick import find_project as find  # the nearest folder at or above a start that holds a project file
 from memo.terminal import display  # used here, and imported from here by the commands
 from memo.validate import Checker
@@ -160,9 +161,6 @@ class Project:
 
     def source_digest(self) -> str:
         return files_digest(self.source_files(), self.root)
-
-
-NOT_SOURCES = {"__pycache__", ".memo-cache"}  # Python's bytecode; memo's cache, made where a build runs (charts/)
 
 
 # ------------------------------------------------------------------ finding a project

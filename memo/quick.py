@@ -19,9 +19,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from memo.stamp import STAMP  # standard library only, like this module
+
 QUICK = "quick"  # the stamp's key for this record
-STAMP = ".memo-build.json"  # memo.stamp.STAMP (not imported: this module must stay light)
-PROJECT_FILE = "memo.yml"
+PROJECT_FILE = "memo.yml"  # memo.schema.PROJECT_FILE (not imported: this module must stay light)
+NOT_SOURCES = frozenset({"__pycache__", ".memo-cache"})  # Python's bytecode; memo's cache, made where a build runs
 
 
 def request(cwd: Path, **asked: Any) -> dict[str, Any]:
@@ -101,7 +103,7 @@ def _listing(folder: Path) -> list[str]:
     """Every file below ``folder`` (relative paths, sorted), bytecode and memo's cache aside."""
     names = []
     for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in ("__pycache__", ".memo-cache"))
+        dirs[:] = sorted(d for d in dirs if d not in NOT_SOURCES)
         base = Path(root).relative_to(folder)
         names += [(base / name).as_posix() for name in files]
     return sorted(names)
