@@ -150,25 +150,15 @@ def _joined_hyphens(lines: list[list[Word]]) -> list[list[Word]]:
     """A line that ends in a hyphenated half (``ac-``) and a next line that starts in lower case: one word."""
     for k in range(len(lines) - 1):
         last, following = lines[k][-1], lines[k + 1]
-        if (
-            following
-            and len(last.text) > 1
-            and last.text[-1] in HYPHENS
-            and last.text[-2].isalpha()
-            and following[0].text[:1].islower()
-        ):
+        if following and _continues(last, following[0]):
             first = following.pop(0)
             lines[k][-1] = Word(last.text[:-1] + first.text, last.page, last.boxes + first.boxes)
     return [line for line in lines if line]
 
 
-def read_document(document: Any) -> list[PageText]:
-    """Every page's text of an open pypdfium2 document."""
-    out = []
-    for index in range(len(document)):
-        page = document[index]
-        out.append(read_page(page.get_textpage(), index + 1, (page.get_width(), page.get_height())))
-    return out
+def _continues(last: Word, word: Word) -> bool:
+    """Whether ``word`` ends the word ``last`` began: a hyphenated half (``ac-``) then a word in lower case."""
+    return len(last.text) > 1 and last.text[-1] in HYPHENS and last.text[-2].isalpha() and word.text[:1].islower()
 
 
 # ---------------------------------------------------------------- running heads and feet
@@ -259,7 +249,7 @@ def diff(old: Sequence[PageText], new: Sequence[PageText]) -> list[WordChange]:
     b = [w for p in new for k, line in enumerate(p.lines) if (p.number, k) not in new_margins for w in line]
     changes = _stream_changes(_across_pages(a), _across_pages(b))
     changes += _margin_changes(old, new, old_margins, new_margins)
-    return sorted(changes, key=_order(new))
+    return sorted(changes, key=_shown_order)
 
 
 def _across_pages(stream: Sequence[Word]) -> list[Word]:
@@ -268,26 +258,17 @@ def _across_pages(stream: Sequence[Word]) -> list[Word]:
     out: list[Word] = []
     for word in stream:
         last = out[-1] if out else None
-        if (
-            last is not None
-            and last.page != word.page
-            and len(last.text) > 1
-            and last.text[-1] in HYPHENS
-            and last.text[-2].isalpha()
-            and word.text[:1].islower()
-        ):
+        if last is not None and last.page != word.page and _continues(last, word):
             out[-1] = Word(last.text[:-1] + word.text, last.page, last.boxes)
             continue
         out.append(word)
     return out
 
 
-def _order(new: Sequence[PageText]) -> Any:
-    def key(change: WordChange) -> tuple[int, float, float]:
-        box = change.boxes[0] if change.boxes else (0.0, 0.0, 0.0, 0.0)
-        return (change.page, -box[3], box[0])
-
-    return key
+def _shown_order(change: WordChange) -> tuple[int, float, float]:
+    """Where a change shows on the new document: its page, then top to bottom, then left to right."""
+    box = change.boxes[0] if change.boxes else (0.0, 0.0, 0.0, 0.0)
+    return (change.page, -box[3], box[0])
 
 
 def _stream_changes(a: Sequence[Word], b: Sequence[Word]) -> list[WordChange]:
@@ -428,8 +409,9 @@ def _margin_changes(
     """Running heads and feet whose text (page numbers masked) is on one side only, paired in order and compared
     word by word."""
     old_keys, new_keys = margin_keys(old, old_margins), margin_keys(new, new_margins)
-    gone = [(n, k) for n, k in sorted(old_keys) if old_keys[(n, k)] not in set(new_keys.values())]
-    came = [(n, k) for n, k in sorted(new_keys) if new_keys[(n, k)] not in set(old_keys.values())]
+    old_texts, new_texts = set(old_keys.values()), set(new_keys.values())
+    gone = [(n, k) for n, k in sorted(old_keys) if old_keys[(n, k)] not in new_texts]
+    came = [(n, k) for n, k in sorted(new_keys) if new_keys[(n, k)] not in old_texts]
     out: list[WordChange] = []
     for index in range(max(len(gone), len(came))):
         a = old[gone[index][0] - 1].lines[gone[index][1]] if index < len(gone) else []
