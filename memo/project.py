@@ -367,7 +367,7 @@ def _formula_ok(
     return ok
 
 
-class _Signs:
+class Signs:
     """The sign each figure is known to have for every legal input, with some inputs taken as positive."""
 
     def __init__(
@@ -427,7 +427,7 @@ def _check_signs(
     needs = [(d, need) for d in figures for need in expr.requirements(d.formula)]
 
     def unmet(assumed: list[str]) -> list[tuple[FigureDef, expr.Requirement]]:
-        signs = _Signs(definitions, inputs, units, frozenset(assumed))
+        signs = Signs(definitions, inputs, units, frozenset(assumed))
         return [
             (d, need)
             for d, need in needs
@@ -437,7 +437,7 @@ def _check_signs(
     declared: list[str] = []  # the inputs to declare positive, each asked for once
     while True:
         # the part with the fewest inputs to blame first: what it forces often keeps the others above 0 too
-        signs = _Signs(definitions, inputs, units, frozenset(declared))
+        signs = Signs(definitions, inputs, units, frozenset(declared))
         options = []
         for definition, need in unmet(declared):
             wanted = expr.POSITIVE if need.strict else expr.NONNEGATIVE
@@ -485,7 +485,7 @@ def _fewest(
     formula the sign wanted (tried in order, each dropped when the rest suffice); none when all would not."""
 
     def enough(assumed: list[str]) -> bool:
-        signs = _Signs(definitions, inputs, units, frozenset([*already, *assumed]))
+        signs = Signs(definitions, inputs, units, frozenset([*already, *assumed]))
         return expr.sign(node, signs.resolver(own)) >= wanted
 
     if not candidates or not enough(candidates):

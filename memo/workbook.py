@@ -276,20 +276,9 @@ class _Book:
 
 def _as_figure(definition: FigureDef, shown: Figure | None) -> Figure:
     """The figure a scenario row shows: the scenario's own (for its number format), or the definition alone."""
-    if shown is None:
-        return Figure(
-            definition.name, definition.label, definition.unit, definition.formula, (), 0.0, None, None, False
-        )
+    value, estimate = (shown.value, shown.estimate) if shown is not None else (0.0, False)
     return Figure(
-        definition.name,
-        definition.label,
-        definition.unit,
-        definition.formula,
-        (),
-        shown.value,
-        None,
-        None,
-        shown.estimate,
+        definition.name, definition.label, definition.unit, definition.formula, (), value, None, None, estimate
     )
 
 
@@ -355,30 +344,11 @@ def _unique_title(title: str, taken: set[str]) -> str:
 
 
 def _signs(spec: Spec) -> Callable[[str], Callable[[ast.expr], int]]:
-    """For a figure, what is known of the sign of a part of its formula (as memo.project's checks reason)."""
-    definitions = {d.name: d for d in spec.figures}
-    known: dict[str, int] = {}
+    """For a figure, what is known of the sign of a part of its formula, by the project checks' reasoning."""
+    from memo.project import Signs
 
-    def of_input(name: str) -> int:
-        item = spec.inputs.get(name)
-        if item is None:
-            return expr.ANY
-        unit = spec.units[item.unit]
-        if item.positive or unit.is_date or (unit.minimum or 0) > 0:
-            return expr.POSITIVE
-        return expr.NONNEGATIVE if unit.minimum is not None and unit.minimum >= 0 else expr.ANY
-
-    def of_figure(name: str) -> int:
-        if name not in known:
-            known[name] = expr.ANY  # formulas are acyclic; a guard all the same
-            tree = ast.parse(definitions[name].formula.strip(), mode="eval").body
-            known[name] = expr.sign(tree, resolver(name))
-        return known[name]
-
-    def resolver(own: str) -> Callable[[str], int]:
-        return lambda ref: of_figure(ref) if ref in definitions and ref != own else of_input(ref)
-
-    return lambda own: lambda node: expr.sign(node, resolver(own))
+    signs = Signs({d.name: d for d in spec.figures}, spec.inputs, spec.units)
+    return lambda own: lambda node: expr.sign(node, signs.resolver(own))
 
 
 def _deterministic(wb: Workbook, as_of: dt.date, results: Mapping[str, Mapping[str, float | int]]) -> bytes:
@@ -390,7 +360,7 @@ def _deterministic(wb: Workbook, as_of: dt.date, results: Mapping[str, Mapping[s
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(wb, archive).write_data()
     sheets = {ws.path.lstrip("/"): results.get(ws.title, {}) for ws in wb.worksheets}
-    stamp = (max(as_of.year, 1980), as_of.month, as_of.day, 0, 0, 0) if as_of.year >= 1980 else (1980, 1, 1, 0, 0, 0)
+    stamp = (as_of.year, as_of.month, as_of.day, 0, 0, 0) if as_of.year >= 1980 else (1980, 1, 1, 0, 0, 0)
     out = io.BytesIO()
     with zipfile.ZipFile(raw) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
