@@ -1,14 +1,14 @@
 """diff.pdf: the new PDF with every change marked as a PDF annotation, for reviewers who pass PDFs around.
 
 Each changed word of the text diff is a /Highlight (its /QuadPoints on the words) whose note gives the old text
-("was: 6.6x") or says "added"; removed words are a /Caret where they were, the removed text in its note; a region
-whose pixels changed away from any word (a chart, a rule, an image) is a /Square. In front go summary pages
-(WeasyPrint, in the memo's fonts): for two builds the changed figures with their causes and the inputs and claims
-that changed (laid out in a second process while the pages are compared, :class:`SummaryJob`); for two PDFs the
-changed words and the pages changed. The outline leads to the summary and to every changed page, saying what
-changed there. Every
-annotation carries its own appearance stream, so every viewer draws the same thing, and nothing in the file comes
-from the clock or a random source: the same diff gives the same bytes.
+("was: 6.6x") or says "added"; removed words are a /Text note drawn as a red caret where they were, the removed
+text in its note; a region whose pixels changed away from any word (a chart, a rule, an image) is a /Square. In
+front go summary pages (WeasyPrint, in the memo's fonts): for two builds the changed figures with their causes and
+the inputs and claims that changed (laid out in a second process while the pages are compared,
+:class:`SummaryJob`); for two PDFs the changed words and the pages changed. The outline leads to the summary and to
+every changed page, saying what changed there. Every annotation carries its own appearance stream, so every viewer
+draws the same thing, and nothing in the file comes from the clock or a random source: the same diff gives the same
+bytes.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 AUTHOR = "memo diff"
 MAX_NOTE = 2000  # characters of old text in one note
+SUMMARY_WORDS = 60  # word changes listed on the summary pages of a diff of two PDFs (each is marked on its page)
+A4 = (595.28, 841.89)  # points: the summary's page size when the new PDF has no page
 COLOURS = {  # fill or stroke, RGB 0..1: the review page's colours
     "replaced": (1.0, 0.84, 0.25),
     "added": (0.55, 0.88, 0.62),
@@ -360,13 +362,13 @@ def _text_section(changes: Changes) -> list[str]:
     if not words:
         return [*parts, "<p class='none'>No word changed.</p>"]
     parts.append("<table><thead><tr><th>Page</th><th>Old</th><th>New</th></tr></thead><tbody>")
-    for change in words[:60]:
+    for change in words[:SUMMARY_WORDS]:
         old = f"<del>{_e(_short(change.old_text))}</del>" if change.old else "<span class='none'>(added)</span>"
         new = f"<ins>{_e(_short(change.new_text))}</ins>" if change.new else "<span class='none'>(removed)</span>"
         parts.append(f"<tr><td>page {change.page}</td><td>{old}</td><td>{new}</td></tr>")
     parts.append("</tbody></table>")
-    if len(words) > 60:
-        parts.append(f"<p class='none'>... and {len(words) - 60} more, each marked on its page.</p>")
+    if len(words) > SUMMARY_WORDS:
+        parts.append(f"<p class='none'>... and {len(words) - SUMMARY_WORDS} more, each marked on its page.</p>")
     return parts
 
 
@@ -449,9 +451,14 @@ def page_size(pdf: Path) -> tuple[float, float]:
 
     document = pdfium.PdfDocument(read_capped(pdf, MAX_PDF, "NEW"))
     try:
-        return document.get_page_size(0) if len(document) else (595.28, 841.89)
+        return _first_page_size(document)
     finally:
         document.close()
+
+
+def _first_page_size(document: Any) -> tuple[float, float]:
+    """An open pdfium document's first page size in points (A4 for a document without pages)."""
+    return document.get_page_size(0) if len(document) else A4
 
 
 # ---------------------------------------------------------------- the file
@@ -468,8 +475,9 @@ def annotated(changes: Changes, summary: SummaryJob | None = None) -> bytes:
     data = read_capped(new_pdf, MAX_PDF, changes.new.label)
     document = pdfium.PdfDocument(data)
     try:
-        size = document.get_page_size(0) if len(document) else (595.28, 841.89)
-        front = pdfium.PdfDocument(summary.result() if summary is not None else summary_pdf(changes, size))
+        front = pdfium.PdfDocument(
+            summary.result() if summary is not None else summary_pdf(changes, _first_page_size(document))
+        )
         try:
             count = len(front)
             _annotate(document, changes)
