@@ -289,7 +289,7 @@ def _print_timing(stage: str, seconds: float) -> None:
 
 def _run_diff(args: argparse.Namespace) -> int:
     from memo import review
-    from memo.progress import Reporter, plural
+    from memo.progress import NORMAL, Reporter, plural
 
     sides = [(rev, "rev") for rev in args.rev] + [(path, "path") for path in args.sides]
     if len(args.rev) == 1 and not args.sides:
@@ -308,7 +308,7 @@ def _run_diff(args: argparse.Namespace) -> int:
         raise MemoError(str(exc), exit_status=2) from None
     differs = changes.differs(args.strict)
     shown_dir = out_dir if differs or changes.hidden_figures else None
-    if reporter.verbosity >= 0:
+    if reporter.verbosity >= NORMAL:
         sys.stdout.write(review.summary(changes, shown_dir, strict=args.strict))
     for name in written:
         reporter.wrote(str(out_dir / name))

@@ -43,6 +43,7 @@ from memo.review.sides import (
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # always with fullmatch: "$" would let "good\n" through
 DIGEST = re.compile(r"[0-9a-f]{64}")
 PUBLISHED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")  # RFC 3339 in UTC, to the second
+PUBLISHED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # the same, for strftime and strptime
 MANIFEST = "revisions.json"
 COMMAND = "memo publish"
 MAX_MANIFEST = 16 * 1024 * 1024  # bytes of revisions.json; each version adds about a kilobyte
@@ -120,7 +121,7 @@ def _is_time(text: Any) -> bool:
     if not isinstance(text, str) or not PUBLISHED.fullmatch(text):
         return False
     try:
-        dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+        dt.datetime.strptime(text, PUBLISHED_FORMAT)
     except ValueError:
         return False
     return True
@@ -139,7 +140,7 @@ def now() -> str:
             raise MemoError(
                 f"error: SOURCE_DATE_EPOCH {epoch!r}: must be a whole number of seconds since 1970-01-01 UTC"
             ) from None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.strftime(PUBLISHED_FORMAT)
 
 
 def updated(revision: dict[str, Any]) -> str:

@@ -342,9 +342,10 @@ def checked_out(out_dir: Path, project_root: Path | None) -> Path:
 
 
 def write(changes: Changes, out_dir: Path, summary: SummaryJob | None = None) -> list[str]:
-    """Returns the files whose bytes changed. Switch the review folder to this diff's page, changes.json and page images whole, replacing only what the
-    previous diff wrote there. When the folder is inside a build folder (the default build/diff), that build's
-    lock is held too, so that a build carrying it over never misses this diff."""
+    """Switch the review folder to this diff's page, changes.json, page images and diff.pdf whole, replacing only
+    what the previous diff wrote there, and return the files whose bytes changed. When the folder is inside a build
+    folder (the default build/diff), that build's lock is held too, so that a build carrying it over never misses
+    this diff."""
     files: dict[str, bytes] = {
         "index.html": index_html(changes).encode("utf-8"),
         "changes.json": (json.dumps(changes_json(changes), indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
