@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from baseline import Comparison, Side, prepare_baseline, scaled_project, timed_until
+from warm_preview import with_price
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSUMPTIONS = ROOT / "assumptions.yaml"
@@ -155,7 +156,7 @@ def current_table(work: Path, n: int, scale: bool) -> list[str]:
 
     def one_input() -> float:
         path = project / "assumptions.yaml"
-        path.write_text(re.sub(r"(price:\n    value: )\d+", rf"\g<1>{next(prices)}", path.read_text()))
+        path.write_text(with_price(path.read_text(), next(prices)))
         html_at, elapsed, _ = timed_until([*build, "--timings"], "timing: html done", ROOT, env=cache)
         html_times.append(html_at)
         return elapsed
@@ -204,7 +205,7 @@ def warm_html_seconds(work: Path, repeat: int) -> float:
     build(BuildOptions.of(path, folder / "build", project))
     times = []
     for price in range(20, 20 + repeat):
-        path.write_text(re.sub(r"(price:\n    value: )\d+", rf"\g<1>{price}", path.read_text()))
+        path.write_text(with_price(path.read_text(), price))
         times.append(build(BuildOptions.of(path, folder / "build", project)).timings["html"])
     return statistics.median(times)
 

@@ -19,6 +19,11 @@ class HtmlReady(Exception):
     pass
 
 
+def with_price(assumptions: str, price: object) -> str:
+    """An assumptions file's text with the token price set to ``price``: the benchmarks' one-input edit."""
+    return re.sub(r"(price:\n    value: )[\d.]+", rf"\g<1>{price}", assumptions)
+
+
 def builder(root: Path, assumptions: Path, out: Path) -> Rebuild:
     """A build of ``assumptions`` into ``out`` with the API of the tree's memo."""
     from memo.build import build
@@ -48,7 +53,7 @@ def main() -> None:
             raise HtmlReady
 
     for price in prices:
-        assumptions.write_text(re.sub(r"(price:\n    value: )[\d.]+", rf"\g<1>{price}", text))
+        assumptions.write_text(with_price(text, price))
         with contextlib.suppress(HtmlReady):
             rebuild(on_stage)
     print(f"{seconds['html']:.4f}")
