@@ -194,9 +194,7 @@ def _quick_record(options: BuildOptions) -> dict[str, object] | None:
         libraries[name] = str(found) if found is not None else None
     folders = [root for root in project.source_roots if root.is_dir()] + [Path(quick.__file__).parent]  # memo's
     files = [options.assumptions, *project.source_files(), *engine_files(), *(f.path for f in fonts.font_files())]
-    return quick.record(
-        options.request, files, folders, libraries, fonts.font_subsetter(), site.warnings(options.base_url)
-    )
+    return quick.record(options.request, files, folders, libraries, fonts.font_tools(), site.warnings(options.base_url))
 
 
 def _pdf(memo: RenderedMemo, options: BuildOptions, store: Cache) -> bytes:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-from memo.fonts import font_subsetter
+from memo.fonts import font_instancer, font_subsetter
 from memo.model import Check, Figure, Spec
 from memo.validate import Assumptions, Input
 
@@ -64,6 +64,7 @@ def library_versions(names: Iterable[str] = OUTPUT_LIBRARIES) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     versions["font-subsetter"] = font_subsetter()
+    versions["font-instancer"] = font_instancer()
     return versions
 
 

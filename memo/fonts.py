@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 SERIF = "Source Serif 4"
 SANS = "IBM Plex Sans"
@@ -80,21 +81,74 @@ def digest() -> str:
     return files_digest(font.path for font in font_files())
 
 
-def font_subsetter() -> str:
-    """Which library subsets the PDF's fonts: HarfBuzz when its subsetting library is installed, else fontTools.
-    The two give different bytes, so the build records which one ran."""
+_HARFBUZZ_SUBSET = (
+    "libharfbuzz-subset.so.0",
+    "libharfbuzz-subset.so",
+    "libharfbuzz-subset-0.dll",
+    "libharfbuzz-subset.dylib",
+)
+
+
+@cache
+def _harfbuzz() -> tuple[Any, str, str] | None:
+    """libharfbuzz (as ctypes loads it) and the names of it and its subsetting library, when both load."""
     # The same test WeasyPrint makes (its text.ffi), without importing WeasyPrint, which costs a third of a second.
     import ctypes
 
-    names = ("libharfbuzz-subset.so.0", "libharfbuzz-subset.so", "libharfbuzz-subset-0.dll", "libharfbuzz-subset.dylib")
-    for name in names:
+    for name in _HARFBUZZ_SUBSET:
         try:
             ctypes.CDLL(name)
             harfbuzz = ctypes.CDLL(name.replace("-subset", ""))
         except OSError:
             continue
-        if harfbuzz.hb_version_atleast(4, 1, 0):
-            return "harfbuzz"
+        return harfbuzz, name.replace("-subset", ""), name
+    return None
+
+
+def _harfbuzz_version() -> str:
+    import ctypes
+
+    found = _harfbuzz()
+    if found is None:
+        return ""
+    found[0].hb_version_string.restype = ctypes.c_char_p
+    return found[0].hb_version_string().decode("ascii")
+
+
+def font_subsetter() -> str:
+    """Which library subsets the PDF's fonts: HarfBuzz when its subsetting library is installed, else fontTools.
+    The two give different bytes, so the build records which one ran."""
+    found = _harfbuzz()
+    if found is not None and found[0].hb_version_atleast(4, 1, 0):
+        return "harfbuzz"
     from importlib import metadata
 
     return "fonttools " + metadata.version("fonttools")
+
+
+def harfbuzz_libraries() -> tuple[str, str] | None:
+    """The names of libharfbuzz and libharfbuzz-subset when the subsetter can pin a variable font's axes (HarfBuzz
+    6.0 and later), which makes the static instances the PDF embeds (memo.fontinstance); else None."""
+    import ctypes
+
+    found = _harfbuzz()
+    if found is None or not found[0].hb_version_atleast(6, 0, 0):
+        return None
+    if not hasattr(ctypes.CDLL(found[2]), "hb_subset_input_pin_axis_location"):
+        return None
+    return found[1], found[2]
+
+
+def font_instancer() -> str:
+    """Which library turns the variable fonts into static instances for the PDF, with its version: the bytes of
+    the embedded fonts depend on it."""
+    if harfbuzz_libraries() is not None:
+        return "harfbuzz " + _harfbuzz_version()
+    from importlib import metadata
+
+    return "fonttools " + metadata.version("fonttools")
+
+
+def font_tools() -> str:
+    """The subsetter and the instancer together, as the build stamp records them (memo.quick)."""
+    return f"{font_subsetter()}; instancer {font_instancer()}"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from memo import fonts
+from memo import fontinstance, fonts
 from memo.errors import MemoError
 
 
@@ -162,7 +162,8 @@ def _patch_font_instances() -> None:
             self.variations = json.loads(head)
             self.file_content = body
         else:
-            clean(self, to_unicode, hinting)
+            if not fontinstance.clean(self, to_unicode, hinting):
+                clean(self, to_unicode, hinting)
             found = json.dumps(self.variations, sort_keys=True).encode() + b"\n" + self.file_content
             if store is not None:
                 store.put("font-instance", digest, found)
@@ -314,10 +315,10 @@ def renderer_versions() -> str:
     """What besides the HTML decides the PDF's bytes: the renderer, its PDF writer and font subsetting."""
     from importlib import metadata
 
-    from memo.fonts import font_subsetter
+    from memo.fonts import font_instancer, font_subsetter
 
     return ",".join(f"{name}={metadata.version(name)}" for name in ("weasyprint", "pydyf", "fonttools")) + (
-        f",subsetter={font_subsetter()}"
+        f",subsetter={font_subsetter()},instancer={font_instancer()}"
     )
 
 

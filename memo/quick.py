@@ -70,9 +70,9 @@ def up_to_date(out_dir: Path, asked: Mapping[str, Any]) -> list[str] | None:
             return None
         if any(_digest(out_dir / path) != digest for path, digest in stamp["outputs"].items()):
             return None
-        from memo.fonts import font_subsetter  # after the cheap checks: it loads a shared library
+        from memo.fonts import font_tools  # after the cheap checks: it loads a shared library
 
-        if font_subsetter() != quick["subsetter"]:
+        if font_tools() != quick["subsetter"]:
             return None
         return list(quick["warnings"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
