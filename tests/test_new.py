@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from memo.pdf import for_print
 from memo.scaffold import starter_files
 from tests.conftest import memo
+from tests.test_htmltree import same_as_html5
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +57,7 @@ def test_it_builds_with_no_edit(starter: Path) -> None:
     data = json.loads((out / "figures.json").read_text(encoding="utf-8"))
     assert data["units"] and data["charts"] and len(data["claims"]) >= 2
     assert (out / "memo.pdf").read_bytes()[:5] == b"%PDF-" and (out / "site" / "index.html").is_file()
+    assert same_as_html5(for_print((out / "memo.html").read_text(encoding="utf-8")))  # the PDF's fast parse
     again = memo("build", cwd=starter)
     assert again.returncode == 0 and "is up to date" in again.stdout
 

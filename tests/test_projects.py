@@ -25,7 +25,9 @@ import pytest
 import yaml
 
 from memo import format as fmt
+from memo.pdf import for_print
 from tests.conftest import line_col, memo
+from tests.test_htmltree import same_as_html5
 from tests.test_templates import hand_typed_numbers, numeric_literals_in_expressions
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "tollbridge"
@@ -308,6 +310,11 @@ def test_the_pdf_has_pages_the_title_and_the_figures(base: Path, base_data: dict
     # a footnote sits on the page of its call: the traffic section's first note (where the study forecasts traffic)
     [traffic] = [page for page in pages if page.lstrip().startswith(SECTIONS["traffic"])]
     assert "Chapter 6, forecast traffic, first full year" in " ".join(traffic.split())
+
+
+def test_the_pdf_reads_the_html_through_the_fast_parse(base: Path) -> None:
+    # memo.htmltree builds this project's memo.html as tinyhtml5 would, so its PDF skips WeasyPrint's parser
+    assert same_as_html5(for_print((base / "memo.html").read_text(encoding="utf-8")))
 
 
 def test_the_site_feed_and_card(base: Path, base_data: dict[str, Any]) -> None:
