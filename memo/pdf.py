@@ -294,6 +294,40 @@ def _document(html: str, base_url: str, fetcher: Any) -> Any:
     return _parsed_class()(tree, base_url, fetcher)
 
 
+# An inline <svg> is a replaced element: WeasyPrint draws it from its own parse of the element's subtree. Yet it styles
+# every element of that subtree with the document's stylesheets and builds a box for each, which it then throws away:
+# a third of the memo's elements are its charts', and a third of styling and box building goes to them. So while
+# WeasyPrint styles and boxes the document, each inline SVG's content is set aside, and it is put back for the
+# handler that makes the SVG image. The PDF's bytes are the same.
+_set_aside: ContextVar[dict[int, tuple[Any, list[Any]]] | None] = ContextVar("memo_svg_set_aside", default=None)
+SVG_TAG = "{http://www.w3.org/2000/svg}svg"
+
+
+def _set_aside_svg_content(root: Any) -> dict[int, tuple[Any, list[Any]]]:
+    aside = {}
+    for svg in list(root.iter(SVG_TAG)):
+        aside[id(svg)] = (svg.text, list(svg))
+        svg.text = None
+        del svg[:]
+    return aside
+
+
+@cache
+def _patch_svg_handler() -> None:
+    from weasyprint import html
+
+    original = html.HTML_HANDLERS[SVG_TAG]
+
+    def handle_svg(element: Any, *args: Any) -> Any:
+        aside = _set_aside.get()
+        if aside is not None and id(element) in aside:
+            element.text, children = aside.pop(id(element))
+            element.extend(children)
+        return original(element, *args)
+
+    html.HTML_HANDLERS[SVG_TAG] = handle_svg
+
+
 @cache
 def _parsed_class() -> type:
     import cssselect2
@@ -322,7 +356,8 @@ def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, ca
     document = _document(for_print(html), str(base) + "/", fetcher)
     from weasyprint.urls import FatalURLFetchingError
 
-    token = _font_store.set(cache)
+    _patch_svg_handler()
+    token, aside = _font_store.set(cache), _set_aside.set(_set_aside_svg_content(document.etree_element))
     try:
         with _source_date(epoch):
             return document.write_pdf(
@@ -336,6 +371,7 @@ def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, ca
         raise MemoError(f"error: PDF rendering failed: {type(exc).__name__}: {exc}") from exc
     finally:
         _font_store.reset(token)
+        _set_aside.reset(aside)
 
 
 def renderer_versions() -> str:
