@@ -12,17 +12,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from memo import charts as charts_stage
 from memo import claims as claims_stage
 from memo import figures as figures_json
-from memo import fonts, model, outdir, outputs, pdf, quick, render, site, stamp, validate
+from memo import fonts, model, outdir, outputs, pdf, pdfworker, quick, render, site, stamp, validate
 from memo.analysis import Analysis, analyse, compute
 from memo.cache import Cache, code_digest
 from memo.cache import key as cache_key
 from memo.converter import Converter
 from memo.inputs import Inputs, assumptions_source, read_inputs, with_scenario
 from memo.options import BuildOptions
+from memo.pdfworker import PdfWorker
 from memo.project import Project
 
 STAMP = stamp.STAMP
@@ -128,16 +130,18 @@ def build(
     on_html: Callable[[dict[str, bytes]], None] | None = None,
     on_stage: Callable[[str, float], None] | None = None,
     converter: Converter | None = None,
+    renderer: PdfWorker | None = None,
 ) -> BuildResult:
     """Build everything, or nothing: outputs are switched in whole at the end (:mod:`memo.outputs`), into a
     folder checked before any work and locked against a second build into it (:mod:`memo.outdir`). ``on_html`` receives the site's
     HTML pages as soon as they are rendered (before the PDF), for the live preview to show them at once;
     ``on_stage`` hears the end of each stage (name, seconds since the build started) as it happens. vl-convert
-    runs in this process unless a ``converter`` (a worker process, as ``memo build`` starts one) is given."""
+    runs in this process unless a ``converter`` (a worker process, as ``memo build`` starts one) is given, and
+    WeasyPrint unless a ``renderer`` is (:mod:`memo.pdfworker`)."""
     out = outdir.build_folder(options)
     with outdir.locked(out):
         outputs.clean_leftovers(out)  # of a killed build, even when this one finds nothing to do
-        return _build(options, out, on_html, on_stage, converter)
+        return _build(options, out, on_html, on_stage, converter, renderer)
 
 
 def _build(
@@ -146,18 +150,20 @@ def _build(
     on_html: Callable[[dict[str, bytes]], None] | None,
     on_stage: Callable[[str, float], None] | None,
     converter: Converter | None,
+    renderer: PdfWorker | None,
 ) -> BuildResult:
     store = Cache(cache_dir() if options.use_cache else None)
     build_key = options.cache_key()
     if options.use_cache and stamp.up_to_date(out, build_key):
         return BuildResult(options.out_dir, {}, [], [], None, up_to_date=True, warnings=site.warnings(options.base_url))
     timings = Timings(on_stage)
+    if renderer is None:
+        pdf.start_renderer()  # WeasyPrint is imported in a thread while the charts are drawn in another process
     memo = render_memo(options, store, converter, timings)
     bundle = site.start_vega_bundle(store, converter)  # in another process, while the PDF renders
     if on_html is not None:
         on_html({"memo.html": memo.html.encode("utf-8"), "index.html": memo.index_html.encode("utf-8")})
-    pdf_bytes = _pdf(memo, options, store)
-    timings.mark("pdf")
+    pdf_bytes = _marked(_start_pdf(memo, options, store, renderer), timings, "pdf")  # waits for the PDF
     artefacts = site.slow_artefacts(
         memo.assumptions.memo, memo.figures, store, bundle, converter, options.scenario,
         options.project.settings, options.project.assets,
@@ -170,7 +176,7 @@ def _build(
     timings.mark("write")
     return BuildResult(
         options.out_dir, memo.figures, memo.checks, changed, memo.analysis, cache=store, timings=timings.stages,
-        pages=pdf.page_count(pdf_bytes), charts=len(memo.charts), files=len(files) - 1,
+        pages=pdf.page_count(files["memo.pdf"]), charts=len(memo.charts), files=len(files) - 1,
         warnings=site.warnings(options.base_url),
     )  # fmt: skip
 
@@ -197,16 +203,43 @@ def _quick_record(options: BuildOptions) -> dict[str, object] | None:
     return quick.record(options.request, files, folders, libraries, fonts.font_tools(), site.warnings(options.base_url))
 
 
-def _pdf(memo: RenderedMemo, options: BuildOptions, store: Cache) -> bytes:
-    """The PDF, from the cache when the final HTML, the renderer, memo's code (which patches and drives it), the fonts
-    and the project's files are the same."""
+def _start_pdf(
+    memo: RenderedMemo, options: BuildOptions, store: Cache, renderer: PdfWorker | None
+) -> Callable[[], bytes]:
+    """Start the PDF; the returned function waits for it. It comes from the cache when the final HTML, the renderer,
+    memo's code (which patches and drives it), the fonts and the project's files are the same; else from the
+    ``renderer``'s process, or made here at once."""
     pdf_key = cache_key(memo.html, pdf.renderer_versions(), code_digest(), fonts.digest(), options.project_digest)
-    root, as_of = options.project.root, memo.assumptions.memo.as_of
-    return store.through(
-        "pdf",
-        pdf_key,
-        lambda: pdf.write_pdf(memo.html, out_dir=options.out_dir, project_dir=root, as_of=as_of, cache=store),
-    )
+    cached = store.get("pdf", pdf_key)
+    if cached is not None:
+        store.hits.append("pdf")
+        return lambda: cached
+    store.misses.append("pdf")
+    arguments = {"out_dir": options.out_dir, "project_dir": options.project.root, "as_of": memo.assumptions.memo.as_of}
+    making = (renderer.submit if renderer is not None else _made_here)(memo.html, store=store, **arguments)
+
+    def wait() -> bytes:
+        body = making()
+        store.put("pdf", pdf_key, body)
+        return body
+
+    return wait
+
+
+def _marked(wait: Callable[[], bytes], timings: Timings, stage: str) -> Callable[[], bytes]:
+    """``wait``, with the end of ``stage`` marked when it returns."""
+
+    def waited() -> bytes:
+        body = wait()
+        timings.mark(stage)
+        return body
+
+    return waited
+
+
+def _made_here(html: str, **arguments: Any) -> Callable[[], bytes]:
+    body = pdfworker.in_process(html, **arguments)
+    return lambda: body
 
 
 def _stylesheet(project: Project) -> str:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from memo.build import BuildResult
     from memo.converter import Converter
     from memo.options import BuildOptions
+    from memo.pdfworker import PdfWorker
     from memo.progress import Reporter
 
 PROJECT_FILE = "memo.yml"  # memo.schema.PROJECT_FILE, not imported so that --help stays fast
@@ -195,6 +196,7 @@ def _run_build(args: argparse.Namespace) -> int:
         return 0
     from memo.converter import Worker
     from memo.outdir import build_folder
+    from memo.pdfworker import PdfWorker
 
     options = _options(
         args,
@@ -205,8 +207,9 @@ def _run_build(args: argparse.Namespace) -> int:
         request=asked,
     )
     build_folder(options)  # a refused --out costs no converter start and no heavy import
-    with Worker.start() as converter:  # then vl-convert warms up while the build imports and computes
-        return _build_with(options, args, converter)
+    # then vl-convert warms up and WeasyPrint is imported, each in a process of its own, while the build computes
+    with Worker.start() as converter, PdfWorker.start() as renderer:
+        return _build_with(options, args, converter, renderer)
 
 
 def _quickly_up_to_date(args: argparse.Namespace, asked: dict[str, object]) -> bool:
@@ -229,13 +232,13 @@ def _quickly_up_to_date(args: argparse.Namespace, asked: dict[str, object]) -> b
     return True
 
 
-def _build_with(options: BuildOptions, args: argparse.Namespace, converter: Converter) -> int:
+def _build_with(options: BuildOptions, args: argparse.Namespace, converter: Converter, renderer: PdfWorker) -> int:
     from memo.build import STAGES, build
     from memo.progress import Reporter
 
     reporter = Reporter("memo", _verbosity(args), STAGES)
     with reporter.running():
-        result = build(options, on_stage=_stage_hearers(reporter, args.timings), converter=converter)
+        result = build(options, on_stage=_stage_hearers(reporter, args.timings), converter=converter, renderer=renderer)
     _report_build(reporter, result)
     return 0
 

@@ -296,9 +296,14 @@ def write_outputs(out_dir: Path, files: Mapping[str, bytes]) -> list[str]:
 
 
 def files_of(
-    memo: RenderedMemo, data: dict[str, Any], pdf_bytes: bytes, artefacts: dict[str, bytes], assumptions_yaml: bytes
+    memo: RenderedMemo,
+    data: dict[str, Any],
+    pdf: Callable[[], bytes],
+    artefacts: dict[str, bytes],
+    assumptions_yaml: bytes,
 ) -> dict[str, bytes]:
-    """Every file a build writes, by path in the output directory (the site under site/)."""
+    """Every file a build writes, by path in the output directory (the site under site/). ``pdf`` waits for the PDF:
+    it is called once the other files are made, which they are while it renders in another process."""
     from memo import figures as figures_json
     from memo import fonts, site, workbook
 
@@ -306,6 +311,7 @@ def files_of(
     figures_xlsx = workbook.of_build(memo)  # the model as a live workbook, beside figures.csv on the site
     chart_svgs = {name: chart.svg.encode("utf-8") for name, chart in memo.charts.items()}
     font_files = {font.name: font.path.read_bytes() for font in fonts.font_files()} | fonts.licenses()
+    pdf_bytes = pdf()
     site_files = site.files(
         meta=memo.assumptions.memo,
         figures=memo.figures,

@@ -8,9 +8,11 @@ as-of date) and the PDF's dates come from the document's metadata, not the clock
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -172,6 +174,24 @@ def _patch_font_instances() -> None:
             del _FONT_INSTANCES[next(iter(_FONT_INSTANCES))]
 
     Font.clean = cached_clean
+
+
+@cache
+def start_renderer() -> threading.Thread:
+    """Import WeasyPrint (0.8 s, a third of it cffi reading its C declarations) in a background thread, called as soon
+    as a build knows its inputs are good: the import runs while the build waits for vl-convert's charts, and
+    ``write_pdf`` finds it done. Once per process."""
+    thread = threading.Thread(target=_import_renderer, name="memo-pdf-import", daemon=True)
+    thread.start()
+    return thread
+
+
+def _import_renderer() -> None:
+    with contextlib.suppress(Exception):  # write_pdf imports it again and reports any trouble
+        import weasyprint
+        import weasyprint.pdf.fonts  # noqa: F401
+
+        font_configuration()
 
 
 @cache
@@ -348,6 +368,7 @@ def _parsed_class() -> type:
 
 def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, cache: Any = None) -> bytes:
     """The PDF of memo.html; ``cache`` (a memo.cache.Cache) keeps the fonts' static instances across builds."""
+    start_renderer().join()
     _patch_footnote_overflow()
     _patch_font_instances()
     base = out_dir.resolve()

@@ -1,0 +1,141 @@
+"""The PDF stage in a second process, so that the build goes on while WeasyPrint works.
+
+``memo build`` starts a ``PdfWorker`` with its converter: the child imports WeasyPrint (most of a second, a third of
+it cffi reading its C declarations) while the build computes and vl-convert draws the charts, then lays out and writes
+the PDF of memo.html while the build makes the site's files. Without a worker (the live preview, a diff, a library
+call) the PDF is made in the build's own process, by the same function: both give the same bytes.
+
+Should the child stop or fail to start, the PDF is made in this process instead, and reports any error the usual way.
+This module imports nothing heavy, so that starting the worker costs the build nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Result = Callable[[], bytes]  # waits for the PDF and returns its bytes (or raises what write_pdf raised)
+
+
+def in_process(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, store: Any) -> bytes:
+    from memo import pdf
+
+    return pdf.write_pdf(html, out_dir=out_dir, project_dir=project_dir, as_of=as_of, cache=store)
+
+
+class PdfWorker:
+    """memo.pdf.write_pdf in a child process (``python -m memo.pdfworker``): one request, a JSON line and the HTML,
+    on its stdin; one answer on its stdout."""
+
+    def __init__(self, process: subprocess.Popen[bytes] | None) -> None:
+        self.process = process
+
+    @classmethod
+    def start(cls) -> PdfWorker:
+        package_root = str(Path(__file__).resolve().parents[1])  # the child imports this same memo
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL}
+        try:
+            return cls(subprocess.Popen([sys.executable, "-m", "memo.pdfworker"], env=env, **pipes))
+        except OSError:
+            return cls(None)
+
+    def submit(self, html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, store: Any) -> Result:
+        """Start the PDF of ``html``; the returned function waits for it."""
+        arguments = {"out_dir": out_dir, "project_dir": project_dir, "as_of": as_of, "store": store}
+        body = html.encode("utf-8")
+        root = getattr(store, "root", None)
+        header = {
+            "out_dir": str(out_dir), "project_dir": str(project_dir), "as_of": as_of.isoformat(),
+            "cache": None if root is None else str(root), "size": len(body),
+        }  # fmt: skip
+        # sent from a thread: the child reads it once it has imported WeasyPrint, and this process goes on meanwhile
+        sending = threading.Thread(target=self._send, args=(json.dumps(header).encode() + b"\n" + body,), daemon=True)
+        sending.start()
+
+        def wait() -> bytes:
+            sending.join()
+            answer = self._receive()
+            if answer is None:  # the worker stopped: the PDF is made here
+                return in_process(html, **arguments)
+            status, message = answer
+            if status == b"ok":
+                return message
+            from memo import pdf
+            from memo.errors import MemoError
+
+            raise (pdf.RefusedURL if status == b"refused" else MemoError)(message.decode("utf-8"))
+
+        return wait
+
+    def _send(self, request: bytes) -> None:
+        if self.process is None or self.process.stdin is None:
+            return
+        with contextlib.suppress(OSError, ValueError):  # the worker stopped, or was closed: the answer is made here
+            self.process.stdin.write(request)
+            self.process.stdin.flush()
+
+    def _receive(self) -> tuple[bytes, bytes] | None:
+        if self.process is None or self.process.stdout is None:
+            return None
+        try:
+            status, size = self.process.stdout.readline().split()
+            body = self.process.stdout.read(int(size))
+        except (OSError, ValueError):
+            return None
+        return (status, body) if len(body) == int(size) else None
+
+    def __enter__(self) -> PdfWorker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        self.process.kill()  # nothing it holds is worth waiting for
+        self.process.wait()
+
+
+def serve() -> None:
+    """The worker's side: import WeasyPrint, then answer requests until stdin closes. A MemoError (a refused URL, a
+    failed render) is answered with its message; anything else ends the worker, and the build makes the PDF itself."""
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    from memo import pdf
+    from memo.cache import Cache
+    from memo.errors import MemoError
+
+    pdf.start_renderer().join()
+    requests = sys.stdin.buffer
+    while line := requests.readline():
+        request = json.loads(line)
+        html = requests.read(request["size"]).decode("utf-8")
+        store = Cache(Path(request["cache"])) if request["cache"] is not None else None
+        try:
+            status, body = b"ok", pdf.write_pdf(
+                html, out_dir=Path(request["out_dir"]), project_dir=Path(request["project_dir"]),
+                as_of=dt.date.fromisoformat(request["as_of"]), cache=store,
+            )  # fmt: skip
+        except pdf.RefusedURL as exc:
+            status, body = b"refused", str(exc).encode("utf-8")
+        except MemoError as exc:
+            status, body = b"error", str(exc).encode("utf-8")
+        answers.write(status + b" %d\n" % len(body) + body)
+        answers.flush()
+
+
+if __name__ == "__main__":
+    serve()
