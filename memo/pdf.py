@@ -366,18 +366,24 @@ def _parsed_class() -> type:
     return ParsedHTML
 
 
+def patch_weasyprint() -> None:
+    """memo's changes to WeasyPrint (the footnote fix, the font instances, the inline SVG handler), for anything
+    that lays out a PDF: its bytes must not depend on whether an earlier PDF in the same process applied them."""
+    _patch_footnote_overflow()
+    _patch_font_instances()
+    _patch_svg_handler()
+
+
 def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, cache: Any = None) -> bytes:
     """The PDF of memo.html; ``cache`` (a memo.cache.Cache) keeps the fonts' static instances across builds."""
     start_renderer().join()
-    _patch_footnote_overflow()
-    _patch_font_instances()
+    patch_weasyprint()
     base = out_dir.resolve()
     fetcher = make_fetcher([project_dir, base], base / "fonts")
     epoch = int(dt.datetime.combine(as_of, dt.time(), dt.UTC).timestamp())
     document = _document(for_print(html), str(base) + "/", fetcher)
     from weasyprint.urls import FatalURLFetchingError
 
-    _patch_svg_handler()
     token, aside = _font_store.set(cache), _set_aside.set(_set_aside_svg_content(document.etree_element))
     try:
         with _source_date(epoch):

@@ -384,8 +384,9 @@ def summary_pdf(changes: Changes, size: tuple[float, float]) -> bytes:
 def render_summary(page: str) -> bytes:
     import weasyprint
 
-    from memo.pdf import _source_date, font_configuration, make_fetcher
+    from memo.pdf import _source_date, font_configuration, make_fetcher, patch_weasyprint
 
+    patch_weasyprint()
     base = Path("/memo-diff-summary")  # a folder that is never read: only the font files resolve
     fetcher = make_fetcher([], base / "fonts")
     document = weasyprint.HTML(string=page, base_url=str(base) + "/", url_fetcher=fetcher)
