@@ -181,12 +181,13 @@ def start_renderer() -> threading.Thread:
     """Import WeasyPrint (0.8 s, a third of it cffi reading its C declarations) in a background thread, called as soon
     as a build knows its inputs are good: the import runs while the build waits for vl-convert's charts, and
     ``write_pdf`` finds it done. Once per process."""
-    thread = threading.Thread(target=_import_renderer, name="memo-pdf-import", daemon=True)
+    thread = threading.Thread(target=import_renderer, name="memo-pdf-import", daemon=True)
     thread.start()
     return thread
 
 
-def _import_renderer() -> None:
+def import_renderer() -> None:
+    """Import WeasyPrint and make its font configuration, ahead of the first PDF."""
     with contextlib.suppress(Exception):  # write_pdf imports it again and reports any trouble
         import weasyprint
         import weasyprint.pdf.fonts  # noqa: F401
