@@ -178,8 +178,8 @@ def _patch_font_instances() -> None:
 
 @cache
 def start_renderer() -> threading.Thread:
-    """Import WeasyPrint (0.8 s, a third of it cffi reading its C declarations) in a background thread, called as soon
-    as a build knows its inputs are good: the import runs while the build waits for vl-convert's charts, and
+    """Import WeasyPrint (0.8 s, a third of it cffi reading its C declarations) in a background thread, as a build
+    that makes its PDF in this process starts: the import runs while the build waits for vl-convert's charts, and
     ``write_pdf`` finds it done. Once per process."""
     thread = threading.Thread(target=import_renderer, name="memo-pdf-import", daemon=True)
     thread.start()
@@ -325,11 +325,17 @@ SVG_TAG = "{http://www.w3.org/2000/svg}svg"
 
 
 def _set_aside_svg_content(root: Any) -> dict[int, tuple[Any, list[Any]]]:
-    aside = {}
-    for svg in list(root.iter(SVG_TAG)):
-        aside[id(svg)] = (svg.text, list(svg))
-        svg.text = None
-        del svg[:]
+    """Each outermost <svg>'s text and children, taken out of the tree (an <svg> inside one goes with it)."""
+    aside: dict[int, tuple[Any, list[Any]]] = {}
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        if element.tag == SVG_TAG:
+            aside[id(element)] = (element.text, list(element))
+            element.text = None
+            del element[:]
+        else:
+            stack.extend(element)
     return aside
 
 

@@ -79,7 +79,8 @@ SVG_PAGE = """<!doctype html>
 """
 INLINE_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="60" viewBox="0 0 200 60" role="img">'
-    '<title>a chart</title><rect width="200" height="60" fill="white"/><text x="10" y="40">drawn label</text></svg>'
+    '<title>a chart</title><rect width="200" height="60" fill="white"/><text x="10" y="40">drawn label</text>'
+    '<svg x="120" y="0" width="80" height="60"><text x="0" y="40">inner label</text></svg></svg>'
 )
 
 
@@ -94,5 +95,5 @@ def test_inline_svg_content_is_drawn_though_it_is_not_styled(layout: tuple[Path,
     data = pdf.write_pdf(html, out_dir=out, project_dir=project, as_of=AS_OF)
     document = pypdfium2.PdfDocument(data)
     text = document[0].get_textpage().get_text_range()
-    assert "before" in text and "drawn label" in text and "after" in text
+    assert "before" in text and "drawn label" in text and "inner label" in text and "after" in text
     assert "drawn label" not in SVG_PAGE  # the SVG's own text, nowhere else
