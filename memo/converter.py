@@ -104,11 +104,7 @@ class Worker:
 
     @classmethod
     def start(cls) -> Worker:
-        package_root = str(Path(__file__).resolve().parents[1])  # the child imports this same memo
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-        command = [sys.executable, "-m", "memo.converter"]
-        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL}
-        return cls(subprocess.Popen(command, env=env, **pipes))
+        return cls(start_child("memo.converter"))
 
     def submit(self, op: str, spec: dict[str, Any] | None = None) -> Result:
         ticket = len(self._requests)
@@ -157,11 +153,24 @@ class Worker:
         self.close()
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-        self.process.kill()  # nothing it holds is worth waiting for
-        self.process.wait()
+        stop_child(self.process)
+
+
+def start_child(module: str) -> subprocess.Popen[bytes]:
+    """``python -m module`` with this same memo importable, talking over its stdin and stdout (memo's workers)."""
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL}
+    return subprocess.Popen([sys.executable, "-m", module], env=env, **pipes)
+
+
+def stop_child(process: subprocess.Popen[bytes]) -> None:
+    """End a worker: its stdin closed, then killed, since nothing it holds is worth waiting for."""
+    with contextlib.suppress(OSError):
+        if process.stdin is not None:
+            process.stdin.close()
+    process.kill()
+    process.wait()
 
 
 def serve() -> None:

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from memo.converter import start_child, stop_child
+
 Result = Callable[[], bytes]  # waits for the PDF and returns its bytes (or raises what write_pdf raised)
 
 
@@ -40,11 +42,8 @@ class PdfWorker:
 
     @classmethod
     def start(cls) -> PdfWorker:
-        package_root = str(Path(__file__).resolve().parents[1])  # the child imports this same memo
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL}
         try:
-            return cls(subprocess.Popen([sys.executable, "-m", "memo.pdfworker"], env=env, **pipes))
+            return cls(start_child("memo.pdfworker"))
         except OSError:
             return cls(None)
 
@@ -100,13 +99,8 @@ class PdfWorker:
         self.close()
 
     def close(self) -> None:
-        if self.process is None:
-            return
-        with contextlib.suppress(OSError):
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-        self.process.kill()  # nothing it holds is worth waiting for
-        self.process.wait()
+        if self.process is not None:
+            stop_child(self.process)
 
 
 def serve() -> None:
