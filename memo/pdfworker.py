@@ -34,8 +34,9 @@ def in_process(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, s
 
 
 class PdfWorker:
-    """memo.pdf.write_pdf in a child process (``python -m memo.pdfworker``): one request, a JSON line and the HTML,
-    on its stdin; one answer on its stdout."""
+    """memo.pdf.write_pdf in a child process (``python -m memo.pdfworker``): each request a JSON line and the HTML on
+    its stdin, each answer a status line and the bytes on its stdout, in the order asked (so wait for each request's
+    answer before the next one's)."""
 
     def __init__(self, process: subprocess.Popen[bytes] | None) -> None:
         self.process = process
