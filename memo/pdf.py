@@ -306,7 +306,7 @@ def for_print(html: str) -> str:
 
 def _document(html: str, base_url: str, fetcher: Any) -> Any:
     """WeasyPrint's HTML document for ``html``, from memo.htmltree's tree when it can build it (the tree tinyhtml5
-    would give, in a tenth of the time), else parsed by WeasyPrint."""
+    would give, in a sixth of the time), else parsed by WeasyPrint."""
     import weasyprint
 
     tree = htmltree.parse(html)
