@@ -4,8 +4,9 @@ WeasyPrint parses HTML with tinyhtml5, an HTML5 parser in pure Python: 0.76 s fo
 HTML memo renders is well-formed in the strict sense: every element it opens it closes, in order, with explicit
 ``html``, ``head`` and ``body`` and tables with explicit row groups. For such a document, HTML5's tree construction
 adds nothing and the tree is the token stream nested as written, which the standard library's tokenizer (html.parser,
-mostly regular expressions) gives in 0.13 s. The few rules HTML5 still applies to it are applied here: SVG's mixed-case tag and attribute names, namespaced foreign attributes, the first of duplicate
-attributes, the line feed dropped after ``<pre>``, where whitespace text goes around ``head`` and ``body``.
+mostly regular expressions) gives in 0.13 s. The few rules HTML5 still applies to it are applied here: SVG's
+mixed-case tag and attribute names, namespaced foreign attributes, the first of duplicate attributes, the line feed
+dropped after ``<pre>``, where whitespace text goes around ``head`` and ``body``.
 
 Anything outside that subset (an end tag that does not close the current element, an element HTML5 would close or
 move implicitly, a character reference without its semicolon, a comment, CDATA, raw text elements other than script
