@@ -76,7 +76,8 @@ def clean(font: Any, to_unicode: dict[int, Any], hinting: bool) -> bool:
         return False
     axes = _axes(font.file_content, font.index)
     locations = _locations(font, axes)
-    instance = _subset(libraries, font.file_content, font.index, to_unicode, hinting, bool(font.missing), locations)
+    pins = {axis: locations.get(axis) for axis in axes}  # None: the axis's default
+    instance = _subset(libraries, font.file_content, font.index, to_unicode, hinting, bool(font.missing), pins)
     if instance is None:
         return False
     font.variations = locations | {axis: None for axis in axes if axis not in locations}  # as fontTools leaves it
@@ -115,10 +116,10 @@ def _subset(
     gids: dict[int, Any],
     hinting: bool,
     missing: bool,
-    locations: dict[str, float],
+    pins: dict[str, float | None],
 ) -> bytes | None:
-    """WeasyPrint's two HarfBuzz passes: the used glyphs at their ids with every axis pinned, then the glyphs up to
-    the last used one without hinting unless asked."""
+    """WeasyPrint's two HarfBuzz passes: the used glyphs at their ids with every axis of ``pins`` pinned (at its
+    default where None), then the glyphs up to the last used one without hinting unless asked."""
     ffi, harfbuzz, subset = libraries
     buffer = ffi.from_buffer(data)
     blob = harfbuzz.hb_blob_create(buffer, len(data), _READONLY, ffi.NULL, ffi.NULL)
@@ -135,10 +136,10 @@ def _subset(
         dropped = subset.hb_subset_input_set(first, _DROP_TABLE_TAG)
         for tag in _DROPPED:
             harfbuzz.hb_set_add(dropped, harfbuzz.hb_tag_from_string(tag, -1))
-        for axis in _axes(data, index):
+        for axis, value in pins.items():
             tag = harfbuzz.hb_tag_from_string(axis.encode("ascii"), -1)
-            if axis in locations:
-                pinned = subset.hb_subset_input_pin_axis_location(first, face, tag, float(locations[axis]))
+            if value is not None:
+                pinned = subset.hb_subset_input_pin_axis_location(first, face, tag, float(value))
             else:
                 pinned = subset.hb_subset_input_pin_axis_to_default(first, face, tag)
             if not pinned:
