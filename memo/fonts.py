@@ -90,18 +90,18 @@ _HARFBUZZ_SUBSET = (
 
 
 @cache
-def _harfbuzz() -> tuple[Any, str, str] | None:
-    """libharfbuzz (as ctypes loads it) and the names of it and its subsetting library, when both load."""
+def _harfbuzz() -> tuple[Any, Any, str, str] | None:
+    """libharfbuzz and libharfbuzz-subset as ctypes loads them, and their names, when both load."""
     # The same test WeasyPrint makes (its text.ffi), without importing WeasyPrint, which costs a third of a second.
     import ctypes
 
     for name in _HARFBUZZ_SUBSET:
         try:
-            ctypes.CDLL(name)
+            subset = ctypes.CDLL(name)
             harfbuzz = ctypes.CDLL(name.replace("-subset", ""))
         except OSError:
             continue
-        return harfbuzz, name.replace("-subset", ""), name
+        return harfbuzz, subset, name.replace("-subset", ""), name
     return None
 
 
@@ -129,14 +129,12 @@ def font_subsetter() -> str:
 def harfbuzz_libraries() -> tuple[str, str] | None:
     """The names of libharfbuzz and libharfbuzz-subset when the subsetter can pin a variable font's axes (HarfBuzz
     6.0 and later), which makes the static instances the PDF embeds (memo.fontinstance); else None."""
-    import ctypes
-
     found = _harfbuzz()
     if found is None or not found[0].hb_version_atleast(6, 0, 0):
         return None
-    if not hasattr(ctypes.CDLL(found[2]), "hb_subset_input_pin_axis_location"):
+    if not hasattr(found[1], "hb_subset_input_pin_axis_location"):
         return None
-    return found[1], found[2]
+    return found[2], found[3]
 
 
 def font_instancer() -> str:
