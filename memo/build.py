@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from memo import charts as charts_stage
 from memo import claims as claims_stage
@@ -216,7 +215,7 @@ def _start_pdf(
         return lambda: cached
     store.misses.append("pdf")
     arguments = {"out_dir": options.out_dir, "project_dir": options.project.root, "as_of": memo.assumptions.memo.as_of}
-    making = (renderer.submit if renderer is not None else _made_here)(memo.html, store=store, **arguments)
+    making = (renderer or pdfworker.InProcess()).submit(memo.html, store=store, **arguments)
 
     def wait() -> bytes:
         body = making()
@@ -235,11 +234,6 @@ def _marked(wait: Callable[[], bytes], timings: Timings, stage: str) -> Callable
         return body
 
     return waited
-
-
-def _made_here(html: str, **arguments: Any) -> Callable[[], bytes]:
-    body = pdfworker.in_process(html, **arguments)
-    return lambda: body
 
 
 def _stylesheet(project: Project) -> str:

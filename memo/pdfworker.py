@@ -27,10 +27,15 @@ from memo.converter import start_child, stop_child
 Result = Callable[[], bytes]  # waits for the PDF and returns its bytes (or raises what write_pdf raised)
 
 
-def in_process(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, store: Any) -> bytes:
-    from memo import pdf
+class InProcess:
+    """The PDF made in this process, at once, behind the same ``submit`` as the worker's (as memo.converter's
+    InProcess is for vl-convert)."""
 
-    return pdf.write_pdf(html, out_dir=out_dir, project_dir=project_dir, as_of=as_of, cache=store)
+    def submit(self, html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, store: Any) -> Result:
+        from memo import pdf
+
+        body = pdf.write_pdf(html, out_dir=out_dir, project_dir=project_dir, as_of=as_of, cache=store)
+        return lambda: body
 
 
 class PdfWorker:
@@ -65,7 +70,7 @@ class PdfWorker:
             sending.join()
             answer = self._receive()
             if answer is None:  # the worker stopped: the PDF is made here
-                return in_process(html, **arguments)
+                return InProcess().submit(html, **arguments)()
             status, message = answer
             if status == b"ok":
                 return message

@@ -31,7 +31,7 @@ def folders(tmp_path: Path) -> dict[str, object]:
 def test_the_worker_makes_the_same_bytes_as_this_process(worker: pdfworker.PdfWorker, folders: dict) -> None:
     html = PAGE.format("made in a second process")
     made = worker.submit(html, **folders)()
-    assert made.startswith(b"%PDF-") and made == pdfworker.in_process(html, **folders)
+    assert made.startswith(b"%PDF-") and made == pdfworker.InProcess().submit(html, **folders)()
     assert worker.submit(PAGE.format("and again"), **folders)().startswith(b"%PDF-")  # one worker, many requests
 
 
@@ -45,6 +45,6 @@ def test_a_worker_that_stopped_leaves_the_pdf_to_this_process(folders: dict) -> 
     stopped = pdfworker.PdfWorker.start()
     stopped.close()
     html = PAGE.format("the worker is gone")
-    assert stopped.submit(html, **folders)() == pdfworker.in_process(html, **folders)
+    assert stopped.submit(html, **folders)() == pdfworker.InProcess().submit(html, **folders)()
     missing = pdfworker.PdfWorker(None)  # no process could be started
-    assert missing.submit(html, **folders)() == pdfworker.in_process(html, **folders)
+    assert missing.submit(html, **folders)() == pdfworker.InProcess().submit(html, **folders)()
