@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from html.parser import HTMLParser
+from typing import NamedTuple
 from xml.etree.ElementTree import Element
 
 SVG = "http://www.w3.org/2000/svg"
@@ -81,6 +82,7 @@ class _Builder(HTMLParser):
         self.phase = "initial"  # initial, before html, before head, in head, after head, in body, after body
         self.doctype = False
         self.drop_newline = False
+        self.body: Element | None = None  # where HTML5 puts whitespace that follows </body>
 
     # ---------------------------------------------------------------- tokens
 
@@ -144,7 +146,7 @@ class _Builder(HTMLParser):
         if self.phase == "initial" or (expected and tag != expected) or self.phase in ("after body", "after html"):
             raise Unsupported
         if foreign:
-            if tag in _BREAKOUT or tag == "font":
+            if tag in _html5().breakout or tag == "font":
                 raise Unsupported  # an HTML element ends the SVG
             name = f"{{{SVG}}}{_svg_tag(tag)}"
         elif tag == "svg":
@@ -160,7 +162,7 @@ class _Builder(HTMLParser):
         if tag == "html":
             self.phase = "before head"
         elif tag == "head":
-            self.phase, self.head = "in head", element
+            self.phase = "in head"
         elif tag == "body":
             self.phase, self.body = "in body", element
         void = not name.startswith("{") and tag in VOID
@@ -180,7 +182,7 @@ class _Builder(HTMLParser):
             raise Unsupported  # HTML5 closes the open paragraph first
         if tag in ("li", "dd", "dt") and any(name in ("li", "dd", "dt") for name in self.names[self._last_scope() :]):
             raise Unsupported
-        if tag in ("h1", "h2", "h3", "h4", "h5", "h6") and self.names and self.names[-1] in _HEADINGS:
+        if tag in _HEADINGS and self.names and self.names[-1] in _HEADINGS:
             raise Unsupported
         parent = self.stack[-1].tag if self.stack else None
         if parent in TABLE_CHILDREN and tag not in TABLE_CHILDREN[parent]:
@@ -200,9 +202,6 @@ class _Builder(HTMLParser):
             raise Unsupported
         return self.root
 
-    head: Element | None = None
-    body: Element | None = None
-
 
 _PARENT = {"html": "", "head": "html", "body": "html"}
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -220,10 +219,6 @@ _TABLE_PARENTS = {
     "colgroup": frozenset({"table"}),
     "col": frozenset({"colgroup"}),
 }
-_BREAKOUT = words(
-    "b big blockquote body br center code dd div dl dt em embed h1 h2 h3 h4 h5 h6 head hr i img li listing menu meta "
-    "nobr ol p pre ruby s small span strong strike sub sup table tt u ul var"
-)
 
 
 def _append_text(parent: Element, data: str) -> None:
@@ -237,17 +232,31 @@ def _append_text(parent: Element, data: str) -> None:
 def _attributes(attrs: list[tuple[str, str | None]], svg: bool) -> dict[str, str]:
     """HTML5's attribute list: the first of a repeated name wins, a bare attribute is empty, and on SVG elements the
     names get their SVG case and XML namespaces."""
-    from tinyhtml5.constants import adjust_foreign_attributes, adjust_svg_attributes
-
+    html5 = _html5()
     out: dict[str, str] = {}
     for name, value in attrs:
         if svg:
-            name = adjust_svg_attributes.get(name, name)
-            if name in adjust_foreign_attributes:
-                _, local, namespace = adjust_foreign_attributes[name]
+            name = html5.svg_attributes.get(name, name)
+            if name in html5.foreign_attributes:
+                _, local, namespace = html5.foreign_attributes[name]
                 name = f"{{{namespace}}}{local}"
         out.setdefault(name, "" if value is None else value)
     return out
+
+
+class _Tables(NamedTuple):
+    breakout: frozenset[str]  # HTML elements that end foreign content
+    svg_attributes: dict[str, str]  # lower-case name -> SVG's
+    foreign_attributes: dict[str, tuple[str | None, str, str]]  # xlink:href -> (prefix, local name, namespace)
+
+
+@cache
+def _html5() -> _Tables:
+    """tinyhtml5's own tables of these rules (imported when first needed: memo.pdf imports this module early)."""
+    from tinyhtml5.constants import adjust_foreign_attributes, adjust_svg_attributes
+    from tinyhtml5.parser import InForeignContentPhase
+
+    return _Tables(InForeignContentPhase.breakout_elements, adjust_svg_attributes, adjust_foreign_attributes)
 
 
 @cache
