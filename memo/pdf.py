@@ -176,18 +176,32 @@ def _patch_font_instances() -> None:
     Font.clean = cached_clean
 
 
-@cache
-def start_renderer() -> threading.Thread:
-    """Import WeasyPrint (0.8 s, a third of it cffi reading its C declarations) in a background thread, as a build
-    that makes its PDF in this process starts: the import runs while the build waits for vl-convert's charts, and
-    ``write_pdf`` finds it done. Once per process."""
-    thread = threading.Thread(target=import_renderer, name="memo-pdf-import", daemon=True)
-    thread.start()
-    return thread
+_importing: list[threading.Thread] = []  # the one import of this process, once started
+_importing_lock = threading.Lock()
 
 
-def import_renderer() -> None:
+def start_renderer(lowest_priority: bool = False) -> threading.Thread:
+    """Import WeasyPrint (0.8 s, a third of it cffi reading its C declarations) in a background thread, once per
+    process: the import runs while the build waits for vl-convert's charts, and ``write_pdf`` joins it.
+
+    ``lowest_priority`` (the PDF worker, whose main thread only waits meanwhile) runs it at the lowest scheduling
+    priority, which Linux gives each thread: the build's own process, which makes the HTML, then comes first on a
+    busy core. A build's own process must not: its main thread would wait for the GIL held by a thread that is
+    rarely scheduled."""
+    with _importing_lock:
+        if not _importing:
+            thread = threading.Thread(target=_import_renderer, args=(lowest_priority,), name="memo-pdf-import")
+            thread.daemon = True
+            thread.start()
+            _importing.append(thread)
+        return _importing[0]
+
+
+def _import_renderer(lowest_priority: bool) -> None:
     """Import WeasyPrint and make its font configuration, ahead of the first PDF."""
+    if lowest_priority:
+        with contextlib.suppress(AttributeError, OSError):  # no per-thread priority here: import as is
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     with contextlib.suppress(Exception):  # write_pdf imports it again and reports any trouble
         import weasyprint
         import weasyprint.pdf.fonts  # noqa: F401

@@ -118,11 +118,9 @@ def serve() -> None:
     from memo.cache import Cache
     from memo.errors import MemoError
 
-    importing = threading.Thread(target=_import_in_the_background, name="memo-pdf-import", daemon=True)
-    importing.start()
+    pdf.start_renderer(lowest_priority=True)  # write_pdf waits for it
     requests = sys.stdin.buffer
     while line := requests.readline():
-        importing.join()
         request = json.loads(line)
         html = requests.read(request["size"]).decode("utf-8")
         store = Cache(Path(request["cache"])) if request["cache"] is not None else None
@@ -137,17 +135,6 @@ def serve() -> None:
             status, body = b"error", str(exc).encode("utf-8")
         answers.write(status + b" %d\n" % len(body) + body)
         answers.flush()
-
-
-def _import_in_the_background() -> None:
-    """Import WeasyPrint at the lowest scheduling priority (Linux gives each thread its own): the import needs only
-    to be done by the time the HTML is, and meanwhile the build's own process, which makes the HTML, comes first on
-    a busy core. The layout runs in the worker's main thread, at normal priority."""
-    from memo import pdf
-
-    with contextlib.suppress(AttributeError, OSError):  # no per-thread priority here: import as is
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    pdf.import_renderer()
 
 
 if __name__ == "__main__":
