@@ -209,20 +209,9 @@ def _start_pdf(
     memo's code (which patches and drives it), the fonts and the project's files are the same; else from the
     ``renderer``'s process, or made here at once."""
     pdf_key = cache_key(memo.html, pdf.renderer_versions(), code_digest(), fonts.digest(), options.project_digest)
-    cached = store.get("pdf", pdf_key)
-    if cached is not None:
-        store.hits.append("pdf")
-        return lambda: cached
-    store.misses.append("pdf")
     arguments = {"out_dir": options.out_dir, "project_dir": options.project.root, "as_of": memo.assumptions.memo.as_of}
-    making = (renderer or pdfworker.InProcess()).submit(memo.html, store=store, **arguments)
-
-    def wait() -> bytes:
-        body = making()
-        store.put("pdf", pdf_key, body)
-        return body
-
-    return wait
+    making = renderer or pdfworker.InProcess()
+    return store.later("pdf", pdf_key, lambda: making.submit(memo.html, store=store, **arguments))
 
 
 def _marked(wait: Callable[[], bytes], timings: Timings, stage: str) -> Callable[[], bytes]:

@@ -101,14 +101,30 @@ class Cache:
 
     def through(self, kind: str, digest: str, make: Callable[[], bytes]) -> bytes:
         """The cached bytes for ``digest``, or ``make()``'s, stored for next time."""
-        body = self.get(kind, digest)
-        if body is not None:
+
+        def start() -> Callable[[], bytes]:
+            body = make()
+            return lambda: body
+
+        return self.later(kind, digest, start)()
+
+    def later(self, kind: str, digest: str, start: Callable[[], Callable[[], bytes]]) -> Callable[[], bytes]:
+        """:meth:`through` for work done elsewhere while this process goes on: on a miss ``start()`` begins it and
+        returns a function that waits for its bytes. The returned function gives the cached bytes, or waits for the
+        made ones and stores them for next time."""
+        cached = self.get(kind, digest)
+        if cached is not None:
             self.hits.append(kind)
-            return body
+            return lambda: cached
         self.misses.append(kind)
-        body = make()
-        self.put(kind, digest, body)
-        return body
+        wait = start()
+
+        def made() -> bytes:
+            body = wait()
+            self.put(kind, digest, body)
+            return body
+
+        return made
 
 
 def files_digest(paths: Iterable[Path], root: Path | None = None) -> str:
