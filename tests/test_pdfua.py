@@ -236,7 +236,9 @@ def headers_of(table: DictionaryObject) -> tuple[dict[str, DictionaryObject], li
 def test_the_catalog_and_metadata_declare_pdf_ua_1(reader: PdfReader, memo_html: str) -> None:
     assert_declares_pdf_ua(reader, html_title(memo_html))
     first, second = reader.trailer["/ID"]
-    assert first == second and len(first) == 32  # pydyf's digest of the objects: the same bytes give the same id
+    # a digest of the content (qpdf's, of the joined parts; pydyf's for a PDF laid out whole): the same bytes give the
+    # same id, and a file made once has the same id twice
+    assert first == second and len(first) in (16, 32)
 
 
 def test_every_page_is_tagged_and_its_running_heads_are_artifacts(reader: PdfReader) -> None:

@@ -396,13 +396,26 @@ def patch_weasyprint() -> None:
 
 
 def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, cache: Any = None) -> bytes:
-    """The PDF of memo.html; ``cache`` (a memo.cache.Cache) keeps the fonts' static instances across builds."""
+    """The PDF of memo.html: laid out in two parts at once where it can be (:mod:`memo.pdf.parts`), else whole.
+    ``cache`` (a memo.cache.Cache) keeps the fonts' static instances across builds, and the plan of the parts."""
+    from memo.pdf import parts
+
     start_renderer().join()
     patch_weasyprint()
+    printed = for_print(html)
+    made = parts.write(printed, out_dir=out_dir, project_dir=project_dir, as_of=as_of, store=cache)
+    return (
+        made
+        if made is not None
+        else _write_whole(printed, out_dir=out_dir, project_dir=project_dir, as_of=as_of, cache=cache)
+    )
+
+
+def _write_whole(printed: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, cache: Any) -> bytes:
     base = out_dir.resolve()
     fetcher = make_fetcher([project_dir, base], base / "fonts")
     epoch = int(dt.datetime.combine(as_of, dt.time(), dt.UTC).timestamp())
-    document = _document(for_print(html), str(base) + "/", fetcher)
+    document = _document(printed, str(base) + "/", fetcher)
     from weasyprint.urls import FatalURLFetchingError
 
     token, aside = _font_store.set(cache), _set_aside.set(_set_aside_svg_content(document.etree_element))
@@ -427,9 +440,11 @@ def renderer_versions() -> str:
     from importlib import metadata
 
     from memo.fonts import font_instancer, font_subsetter
+    from memo.pdf.parts import available
 
-    return ",".join(f"{name}={metadata.version(name)}" for name in ("weasyprint", "pydyf", "fonttools")) + (
-        f",subsetter={font_subsetter()},instancer={font_instancer()}"
+    names = ("weasyprint", "pydyf", "fonttools", "pikepdf")
+    return ",".join(f"{name}={metadata.version(name)}" for name in names) + (
+        f",subsetter={font_subsetter()},instancer={font_instancer()},layout={'parts' if available() else 'whole'}"
     )
 
 
