@@ -9,6 +9,7 @@ sitemap.xml, no og:image or og:url), never written relative or empty, and the co
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import urllib.parse
@@ -30,16 +31,31 @@ DEFAULT_SETTINGS = Settings()
 
 
 def vega_bundle(store: Cache | None = None) -> bytes:
-    """Vega, Vega-Lite and Vega-Embed as one script, from vl-convert (no CDN); a second to make, so cached."""
+    """Vega, Vega-Lite and Vega-Embed as one script, from vl-convert (no CDN): vendored for the pinned vl-convert,
+    else made (a few seconds of two cores) and cached."""
     return start_vega_bundle(store)()
 
 
+VENDORED_BUNDLE = ASSETS / "vendor" / "vega-bundle-vl-convert-{version}.js.gz"
+
+
+def vendored_vega_bundle(version: str) -> bytes | None:
+    """``vl_convert.javascript_bundle()`` as vl-convert ``version`` makes it, when memo ships it (the version
+    pyproject.toml pins; tests/test_site.py checks the two agree, ``python -m memo.site`` writes it)."""
+    path = Path(str(VENDORED_BUNDLE).format(version=version))
+    return gzip.decompress(path.read_bytes()) if path.is_file() else None
+
+
 def start_vega_bundle(store: Cache | None, converter: Converter | None = None) -> Callable[[], bytes]:
-    """Start making the bundle; the returned function waits for it. On a cache miss it is made in a second
-    process (memo build's converter, or a worker of its own), on the other core, while this one goes on."""
+    """Start making the bundle; the returned function waits for it. Vendored for the pinned vl-convert; else, on a
+    cache miss, made in a second process (memo build's converter, or a worker of its own) while this one goes on."""
     from importlib import metadata
 
-    digest = cache_key("vega.js", metadata.version("vl-convert-python"))
+    version = metadata.version("vl-convert-python")
+    vendored = vendored_vega_bundle(version)
+    if vendored is not None:
+        return lambda: vendored
+    digest = cache_key("vega.js", version)
     cached = store.get("vega-bundle", digest) if store is not None else None
     if cached is not None:
         store.hits.append("vega-bundle")
@@ -337,3 +353,18 @@ def files(
         **{f"fonts/{name}": data for name, data in font_files.items()},
     }
     return out
+
+
+def vendor_vega_bundle() -> Path:
+    """Write the installed vl-convert's bundle where :func:`vendored_vega_bundle` reads it (gzip, no timestamp)."""
+    from importlib import metadata
+
+    import vl_convert
+
+    path = Path(str(VENDORED_BUNDLE).format(version=metadata.version("vl-convert-python")))
+    path.write_bytes(gzip.compress(vl_convert.javascript_bundle().encode("utf-8"), mtime=0))
+    return path
+
+
+if __name__ == "__main__":
+    print(vendor_vega_bundle())

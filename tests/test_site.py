@@ -172,3 +172,22 @@ def test_live_preview_serves_a_rebuilds_html_before_its_pdf(tmp_path: Path) -> N
         release.set()
         stop.set()
         thread.join(10)
+
+
+def test_the_vendored_vega_bundle_is_what_the_pinned_vl_convert_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib import metadata
+
+    from memo import site
+    from memo.cache import Cache
+    from tests.bundled import ROOT
+
+    version = metadata.version("vl-convert-python")
+    assert f'"vl-convert-python=={version}"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    vendored = site.vendored_vega_bundle(version)
+    assert vendored is not None and site.start_vega_bundle(None)() == vendored
+    monkeypatch.setattr(site, "vendored_vega_bundle", lambda version: None)  # as for another vl-convert
+    store = Cache(tmp_path / "cache")
+    assert site.start_vega_bundle(store)() == vendored  # made by vl-convert, and cached
+    assert store.misses == ["vega-bundle"] and site.start_vega_bundle(store)() == vendored and store.hits
