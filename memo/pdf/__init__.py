@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import hashlib
 import os
 import threading
@@ -403,12 +404,25 @@ def write_pdf(html: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, ca
     start_renderer().join()
     patch_weasyprint()
     printed = for_print(html)
-    made = parts.write(printed, out_dir=out_dir, project_dir=project_dir, as_of=as_of, store=cache)
-    return (
-        made
-        if made is not None
-        else _write_whole(printed, out_dir=out_dir, project_dir=project_dir, as_of=as_of, cache=cache)
-    )
+    with _collector_paused():
+        made = parts.write(printed, out_dir=out_dir, project_dir=project_dir, as_of=as_of, store=cache)
+        if made is None:
+            made = _write_whole(printed, out_dir=out_dir, project_dir=project_dir, as_of=as_of, cache=cache)
+    return made
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while WeasyPrint lays out and writes: it makes millions of short-lived objects,
+    nearly all freed by their reference counts, and the collector's passes over the growing heap took a tenth of the
+    time (0.8 s of 8, five of them full). What cycles there are wait for the collector's next pass."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _write_whole(printed: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, cache: Any) -> bytes:
