@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from memo import charts as charts_stage
@@ -78,7 +79,11 @@ class RenderedMemo:
     charts: dict[str, charts_stage.Chart]
     document: render.Document
     html: str
-    index_html: str
+
+    @cached_property
+    def index_html(self) -> str:
+        """The site's landing page, rendered when first asked for: a build asks once the PDF is under way."""
+        return render.render_html(self.project.templates, self.document, template="site/index.html.j2", page="")
 
 
 def render_memo(
@@ -119,9 +124,8 @@ def render_memo(
         filed=inputs.as_filed.inputs,
     )
     html = render.render_html(project.templates, document, cache=store)
-    index_html = render.render_html(project.templates, document, template="site/index.html.j2", page="", cache=store)
     timings.mark("html")
-    return RenderedMemo(project, inputs, assumptions, figures, checks, analysis, charts, document, html, index_html)
+    return RenderedMemo(project, inputs, assumptions, figures, checks, analysis, charts, document, html)
 
 
 def build(
@@ -218,6 +222,7 @@ def _marked(wait: Callable[[], bytes], timings: Timings, stage: str) -> Callable
     """``wait``, with the end of ``stage`` marked when it returns."""
 
     def waited() -> bytes:
+        pdf.page_counter()  # loaded while the PDF is made in another process: the summary line counts its pages
         body = wait()
         timings.mark(stage)
         return body

@@ -462,11 +462,16 @@ def renderer_versions() -> str:
     )
 
 
-def page_count(pdf: bytes | Path) -> int:
-    """The number of pages of a PDF (its bytes or its file): the build's summary line, the benchmark."""
+def page_counter() -> Any:
+    """pypdfium2, which counts a PDF's pages (a tenth of a second to import)."""
     import pypdfium2
 
-    document = pypdfium2.PdfDocument(pdf)
+    return pypdfium2
+
+
+def page_count(pdf: bytes | Path) -> int:
+    """The number of pages of a PDF (its bytes or its file): the build's summary line, the benchmark."""
+    document = page_counter().PdfDocument(pdf)
     try:
         return len(document)
     finally:
