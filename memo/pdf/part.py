@@ -356,31 +356,31 @@ def make(html: str, state: PartState, *, base: Path, project_dir: Path, as_of: d
 def forced_breaks(skeleton: str, *, base: Path, project_dir: Path) -> list[bool]:
     """For each child of the skeleton's body (and of its <main>), in order: does a forced page break come before it?
     A child inside a <main> that has margins, padding, borders or a background is never cut before (its decoration
-    would repeat on each part)."""
+    would repeat on each part). Only the stylesheets' cascade is computed: nothing is laid out."""
+    from weasyprint.css import get_all_computed_styles
+    from weasyprint.css.targets import TargetCollector
+
     from memo import pdf
 
     pdf.patch_weasyprint()
     html = pdf._document(skeleton, str(base) + "/", pdf.make_fetcher([project_dir, base], base / "fonts"))
-    document = html.render(font_config=pdf.font_configuration())
-    styles: dict[int, Any] = {}
-    for page in document.pages:
-        for box in page._page_box.descendants():
-            if box.element is not None and not box.element_tag.startswith(("::", "html::")):
-                styles.setdefault(id(box.element), box.style)
+    style_for = get_all_computed_styles(
+        html, font_config=pdf.font_configuration(), page_rules=[], layers=[], target_collector=TargetCollector()
+    )
     body = html.etree_element.find("{http://www.w3.org/1999/xhtml}body")
     if body is None:
         body = html.etree_element.find("body")
     units: list[tuple[Any, bool]] = []  # (element, inside a decorated wrapper)
     for child in body if body is not None else ():
         if _local(child.tag) == "main" and len(child):
-            style = styles.get(id(child))
+            style = style_for(child)
             plain = style is not None and _undecorated(style)
             units.extend((grandchild, not plain) for grandchild in child)
         else:
             units.append((child, False))
     result, previous_after = [], False
     for element, decorated in units:
-        style = styles.get(id(element))
+        style = style_for(element)
         before = style is not None and style["break_before"] == "page"
         result.append(not decorated and (before or previous_after))
         previous_after = style is not None and style["break_after"] == "page"
