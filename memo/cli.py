@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from memo.build import BuildResult
     from memo.converter import Converter
     from memo.options import BuildOptions
-    from memo.pdfworker import PdfWorker
+    from memo.pdfworker import PdfWorker, languages_of
     from memo.progress import Reporter
 
 PROJECT_FILE = "memo.yml"  # memo.schema.PROJECT_FILE, not imported so that --help stays fast
@@ -208,7 +208,8 @@ def _run_build(args: argparse.Namespace) -> int:
     )
     build_folder(options)  # a refused --out costs no converter start and no heavy import
     # then vl-convert warms up and WeasyPrint is imported, each in a process of its own, while the build computes
-    with Worker.start() as converter, PdfWorker.start() as renderer:
+    languages = languages_of(options.out_dir / "memo.html")
+    with Worker.start() as converter, PdfWorker.start(languages) as renderer:
         return _build_with(options, args, converter, renderer)
 
 

@@ -156,12 +156,13 @@ class Worker:
         stop_child(self.process)
 
 
-def start_child(module: str) -> subprocess.Popen[bytes]:
-    """``python -m module`` with this same memo importable, talking over its stdin and stdout (memo's workers)."""
+def start_child(module: str, *arguments: str) -> subprocess.Popen[bytes]:
+    """``python -m module [arguments]`` with this same memo importable, talking over its stdin and stdout (memo's
+    workers)."""
     package_root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
     pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL}
-    return subprocess.Popen([sys.executable, "-m", module], env=env, **pipes)
+    return subprocess.Popen([sys.executable, "-m", module, *arguments], env=env, **pipes)
 
 
 def stop_child(process: subprocess.Popen[bytes]) -> None:

@@ -15,10 +15,11 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,11 @@ class PdfWorker:
         self.process = process
 
     @classmethod
-    def start(cls) -> PdfWorker:
+    def start(cls, languages: Sequence[str] = ()) -> PdfWorker:
+        """The worker; it loads the hyphenation patterns of ``languages`` (those of the last build's memo.html, say)
+        while it waits for the HTML, rather than while it lays the PDF out."""
         try:
-            return cls(start_child("memo.pdfworker"))
+            return cls(start_child("memo.pdfworker", *languages))
         except OSError:
             return cls(None)
 
@@ -118,7 +121,7 @@ def serve() -> None:
     from memo.cache import Cache
     from memo.errors import MemoError
 
-    pdf.start_renderer(lowest_priority=True)  # write_pdf waits for it
+    pdf.start_renderer(lowest_priority=True, languages=sys.argv[1:])  # write_pdf waits for it
     requests = sys.stdin.buffer
     while line := requests.readline():
         request = json.loads(line)
@@ -135,6 +138,17 @@ def serve() -> None:
             status, body = b"error", str(exc).encode("utf-8")
         answers.write(status + b" %d\n" % len(body) + body)
         answers.flush()
+
+
+def languages_of(html_file: Path) -> list[str]:
+    """The language a page declares on its <html> element (the build before's memo.html), for ``PdfWorker.start``."""
+    try:
+        with html_file.open(encoding="utf-8", errors="replace") as handle:
+            head = handle.read(2048)
+    except OSError:
+        return []
+    found = re.search(r"<html\b[^>]*\blang=\"([A-Za-z0-9_-]{1,35})\"", head)
+    return [found.group(1)] if found else []
 
 
 if __name__ == "__main__":

@@ -48,3 +48,26 @@ def test_a_worker_that_stopped_leaves_the_pdf_to_this_process(folders: dict) -> 
     assert stopped.submit(html, **folders)() == pdfworker.InProcess().submit(html, **folders)()
     missing = pdfworker.PdfWorker(None)  # no process could be started
     assert missing.submit(html, **folders)() == pdfworker.InProcess().submit(html, **folders)()
+
+
+def test_the_worker_is_told_the_language_of_the_last_build(tmp_path: Path) -> None:
+    page = tmp_path / "memo.html"
+    page.write_text('<!DOCTYPE html>\n<html lang="de-CH" class="x">\n<head>', encoding="utf-8")
+    assert pdfworker.languages_of(page) == ["de-CH"]
+    assert pdfworker.languages_of(tmp_path / "none.html") == []
+    page.write_text('<html lang="x" onload="y"><p lang="fr">', encoding="utf-8")
+    assert pdfworker.languages_of(page) == ["x"]
+
+
+def test_the_import_thread_loads_the_hyphenation_patterns_the_layout_would() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import pyphen; from memo import pdf; pdf.start_renderer(languages=['en', 'xx-none']).join(); "
+        "print(sorted(str(p) for p in pyphen.hdcache))"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    import pyphen
+
+    assert shown.strip() == repr([str(pyphen.LANGUAGES[pyphen.language_fallback("en")])])

@@ -181,24 +181,26 @@ _importing: list[threading.Thread] = []  # the one import of this process, once 
 _importing_lock = threading.Lock()
 
 
-def start_renderer(lowest_priority: bool = False) -> threading.Thread:
+def start_renderer(lowest_priority: bool = False, languages: Sequence[str] = ()) -> threading.Thread:
     """Import WeasyPrint (0.8 s, a third of it cffi reading its C declarations) in a background thread, once per
     process: the import runs while the build waits for vl-convert's charts, and ``write_pdf`` joins it.
 
     ``lowest_priority`` (the PDF worker, whose main thread only waits meanwhile) runs it at the lowest scheduling
     priority, which Linux gives each thread: the build's own process, which makes the HTML, then comes first on a
     busy core. A build's own process must not: its main thread would wait for the GIL held by a thread that is
-    rarely scheduled."""
+    rarely scheduled. ``languages``' hyphenation patterns are loaded too (a tenth of a second each, else spent in
+    the layout of each part that hyphenates)."""
     with _importing_lock:
         if not _importing:
-            thread = threading.Thread(target=_import_renderer, args=(lowest_priority,), name="memo-pdf-import")
+            arguments = (lowest_priority, tuple(languages))
+            thread = threading.Thread(target=_import_renderer, args=arguments, name="memo-pdf-import")
             thread.daemon = True
             thread.start()
             _importing.append(thread)
         return _importing[0]
 
 
-def _import_renderer(lowest_priority: bool) -> None:
+def _import_renderer(lowest_priority: bool, languages: tuple[str, ...] = ()) -> None:
     """Import WeasyPrint and make its font configuration, ahead of the first PDF."""
     if lowest_priority:
         with contextlib.suppress(AttributeError, OSError):  # no per-thread priority here: import as is
@@ -208,6 +210,11 @@ def _import_renderer(lowest_priority: bool) -> None:
         import weasyprint.pdf.fonts  # noqa: F401
 
         font_configuration()
+        import pyphen
+
+        for language in languages:
+            if (known := pyphen.language_fallback(language)) is not None:
+                pyphen.Pyphen(lang=known)  # kept in pyphen's cache, where WeasyPrint's layout finds it
 
 
 @cache
