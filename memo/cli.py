@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from memo.build import BuildResult
     from memo.converter import Converter
     from memo.options import BuildOptions
-    from memo.pdfworker import PdfWorker, languages_of
+    from memo.pdfworker import PdfWorker
     from memo.progress import Reporter
 
 PROJECT_FILE = "memo.yml"  # memo.schema.PROJECT_FILE, not imported so that --help stays fast
@@ -196,7 +196,7 @@ def _run_build(args: argparse.Namespace) -> int:
         return 0
     from memo.converter import Worker
     from memo.outdir import build_folder
-    from memo.pdfworker import PdfWorker
+    from memo.pdfworker import PdfWorker, languages_of
 
     options = _options(
         args,
