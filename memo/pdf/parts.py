@@ -121,6 +121,7 @@ def _lay_out_both(
 
     here, there = Pipe()
     arguments = {"base": base, "project_dir": project, "as_of": as_of, "store": store}
+    parent = os.getpid()
     try:
         pid = os.fork()
     except OSError as exc:
@@ -128,6 +129,7 @@ def _lay_out_both(
     if pid == 0:  # the helper: lays out the second part, sends what it made, and leaves without cleaning up
         code = 1
         try:
+            _die_with(parent)
             here.close()
             links = frozenset(second.refs) & first.anchors
             state = part.PartState(True, there, second.anchors, first.anchors, links, plan, first.footnotes, plan[""])
@@ -154,6 +156,17 @@ def _lay_out_both(
     if kind != "made":
         raise part.Unsettled(body)
     return made, body
+
+
+def _die_with(parent: int) -> None:
+    """The helper is killed when the process that forked it dies (as a stopped build kills its PDF worker), where
+    the system can say so (Linux's PR_SET_PDEATHSIG); elsewhere it stops at its next word with the first part."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _reap(pid: int) -> None:
