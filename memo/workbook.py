@@ -375,7 +375,9 @@ def _deterministic(wb: Workbook, as_of: dt.date, results: Mapping[str, Mapping[s
     return out.getvalue()
 
 
-_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f><v\s*/>')
+# An empty cached value as openpyxl writes it: <v/> or <v /> (the standard library's serializer), <v></v> (lxml's, which
+# openpyxl uses when lxml is installed, as pikepdf installs it)
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v></v>)')
 
 
 def _with_results(xml: bytes, results: Mapping[str, float | int]) -> bytes:

@@ -444,3 +444,13 @@ def test_byte_identical_when_written_again_in_another_process(bundled_build: Pat
         assert {info.date_time for info in archive.infolist()} == {(2026, 5, 16, 0, 0, 0)}
         core = archive.read("docProps/core.xml").decode()
     assert "2026-05-16T00:00:00Z" in core and core.count("2026-05-16T00:00:00Z") == 2
+
+
+@pytest.mark.parametrize("empty", [b"<v/>", b"<v />", b"<v></v>"])
+def test_a_formula_cell_gets_its_cached_value_however_its_empty_value_was_written(empty: bytes) -> None:
+    xml = b'<row r="2"><c r="C2" s="24"><f>in_users</f>' + empty + b'</c><c r="D2"><f>x</f>' + empty + b"</c></row>"
+    filled = workbook._with_results(xml, {"C2": 3000000})
+    assert (
+        filled
+        == b'<row r="2"><c r="C2" s="24"><f>in_users</f><v>3000000</v></c><c r="D2"><f>x</f>' + empty + b"</c></row>"
+    )
