@@ -57,7 +57,6 @@ class Leftovers:
 class PartState:
     second: bool
     peer: Any  # a multiprocessing Connection to the other part
-    holds: frozenset[str]  # the anchors of this part's HTML
     foreign: frozenset[str]  # the anchors of the other part's HTML
     links_out: frozenset[str]  # those this part links to
     plan: dict[str, int]  # expected page number of the foreign anchors, and "" for the second part's first page - 1

@@ -132,7 +132,7 @@ def _lay_out_both(
             _die_with(parent)
             here.close()
             links = frozenset(second.refs) & first.anchors
-            state = part.PartState(True, there, second.anchors, first.anchors, links, plan, first.footnotes, plan[""])
+            state = part.PartState(True, there, first.anchors, links, plan, first.footnotes, offset=plan[""])
             there.send(("made", part.make(second.html, state, **arguments)))
             code = 0
         except BaseException as exc:
@@ -143,7 +143,7 @@ def _lay_out_both(
     there.close()
     try:
         links = frozenset(first.refs) & second.anchors
-        state = part.PartState(False, here, first.anchors, second.anchors, links, plan, 0)
+        state = part.PartState(False, here, second.anchors, links, plan, footnotes_before=0)
         made = part.make(first.html, state, **arguments)
         if not here.poll(part.PATIENCE):
             raise part.Unsettled("the second part was not made in time")
