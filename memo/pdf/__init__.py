@@ -433,27 +433,44 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _write_whole(printed: str, *, out_dir: Path, project_dir: Path, as_of: dt.date, cache: Any) -> bytes:
-    base = out_dir.resolve()
-    fetcher = make_fetcher([project_dir, base], base / "fonts")
-    epoch = int(dt.datetime.combine(as_of, dt.time(), dt.UTC).timestamp())
-    document = _document(printed, str(base) + "/", fetcher)
     from weasyprint.urls import FatalURLFetchingError
 
+    with printing(printed, out_dir.resolve(), project_dir, as_of, cache) as (document, fetcher):
+        try:
+            return written(laid_out(document))
+        except (Exception, FatalURLFetchingError) as exc:
+            if fetcher.refused:
+                raise RefusedURL(
+                    f"error: memo.html asks for {fetcher.refused[0]}; only files inside the project may be read"
+                ) from None
+            raise MemoError(f"error: PDF rendering failed: {type(exc).__name__}: {exc}") from exc
+
+
+@contextmanager
+def printing(html: str, base: Path, project_dir: Path, as_of: dt.date, cache: Any) -> Iterator[tuple[Any, Any]]:
+    """WeasyPrint's document for ``html`` (memo.html as printed, or a part of it) and its URL fetcher, with what
+    memo's patches read set while it is laid out and written: the store of font instances, the inline SVGs' content
+    set aside, and SOURCE_DATE_EPOCH from the memo's as-of date."""
+    fetcher = make_fetcher([project_dir, base], base / "fonts")
+    document = _document(html, str(base) + "/", fetcher)
+    epoch = int(dt.datetime.combine(as_of, dt.time(), dt.UTC).timestamp())
     token, aside = _font_store.set(cache), _set_aside.set(_set_aside_svg_content(document.etree_element))
     try:
         with _source_date(epoch):
-            return document.write_pdf(
-                font_config=font_configuration(), pdf_variant=PDF_VARIANT, pdf_identifier=True, finisher=_finish_pdf_ua
-            )
-    except (Exception, FatalURLFetchingError) as exc:
-        if fetcher.refused:
-            raise RefusedURL(
-                f"error: memo.html asks for {fetcher.refused[0]}; only files inside the project may be read"
-            ) from None
-        raise MemoError(f"error: PDF rendering failed: {type(exc).__name__}: {exc}") from exc
+            yield document, fetcher
     finally:
         _font_store.reset(token)
         _set_aside.reset(aside)
+
+
+def laid_out(document: Any) -> Any:
+    """The document's pages (a weasyprint Document)."""
+    return document.render(font_config=font_configuration(), pdf_variant=PDF_VARIANT)
+
+
+def written(rendered: Any) -> bytes:
+    """The laid-out document as memo's PDF: PDF/UA-1, with the content-digest identifier."""
+    return rendered.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=True, finisher=_finish_pdf_ua)
 
 
 def renderer_versions() -> str:

@@ -326,27 +326,18 @@ def make(html: str, state: PartState, *, base: Path, project_dir: Path, as_of: d
 
     pdf.patch_weasyprint()
     _patch()
-    fetcher = pdf.make_fetcher([project_dir, base], base / "fonts")
-    document = pdf._document(html, str(base) + "/", fetcher)
-    token = _part.set(state)
-    font_token, aside = (
-        pdf._font_store.set(store),
-        pdf._set_aside.set(pdf._set_aside_svg_content(document.etree_element)),
-    )
-    try:
-        rendered = document.render(font_config=pdf.font_configuration())
-        held = {name for page in rendered.pages for name in page.anchors}
-        for name in sorted(state.links_out - held):
-            rendered.pages[-1].anchors[name] = (0, 0, 0, 0)  # keeps the link; the join points it at the other part
-        epoch = int(dt.datetime.combine(as_of, dt.time(), dt.UTC).timestamp())
-        with pdf._source_date(epoch):
-            data = rendered.write_pdf(pdf_variant=pdf.PDF_VARIANT, pdf_identifier=True, finisher=pdf._finish_pdf_ua)
-    except FatalURLFetchingError as exc:
-        raise Unsettled(f"{exc}") from None
-    finally:
-        _part.reset(token)
-        pdf._font_store.reset(font_token)
-        pdf._set_aside.reset(aside)
+    with pdf.printing(html, base, project_dir, as_of, store) as (document, _):
+        token = _part.set(state)
+        try:
+            rendered = pdf.laid_out(document)
+            held = {name for page in rendered.pages for name in page.anchors}
+            for name in sorted(state.links_out - held):
+                rendered.pages[-1].anchors[name] = (0, 0, 0, 0)  # keeps the link; the join points it at the other part
+            data = pdf.written(rendered)
+        except FatalURLFetchingError as exc:
+            raise Unsettled(f"{exc}") from None
+        finally:
+            _part.reset(token)
     bookmarks = [list(page.bookmarks) for page in rendered.pages]
     heights = [page.height for page in rendered.pages]
     return Made(data, len(rendered.pages), bookmarks, heights, state.settled, state.rounds)
