@@ -212,3 +212,37 @@ def test_the_bundled_memo_in_parts_is_the_memo_laid_out_whole(
     laid_whole = whole(html, bundled_build, monkeypatch, ROOT)
     assert reading(built) == reading(laid_whole)
     assert_same_pixels(built, laid_whole)
+
+
+class _Box:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def descendants(self) -> list[_Box]:
+        return [self]
+
+
+class _Lookup:
+    """A content lookup as WeasyPrint keeps it: where its box was laid out, what it printed, and how to print again."""
+
+    def __init__(self, box: _Box, page: int | None, reprinted: str) -> None:
+        self.box, self.page_maker_index, self.reprinted = box, page, reprinted
+        self.missing_target_counters = {None: ["page"]}  # an attr() reference: WeasyPrint keeps no anchor name
+        self.cached_page_counter_values: dict[str, list[int]] = {}
+
+    def parse_again(self, values: dict[str, list[int]]) -> None:
+        self.box.text = self.reprinted
+
+
+def test_a_reference_whose_printed_page_changes_marks_its_page_to_be_made_again() -> None:
+    moved, kept, unplaced = _Box("page 12"), _Box("page 3"), _Box("page 0")
+    lookups = {
+        (moved, "content"): _Lookup(moved, 1, "page 15"),
+        (kept, "content"): _Lookup(kept, 2, "page 3"),
+        (unplaced, "content"): _Lookup(unplaced, None, "page 9"),
+    }
+    collector = type("Collector", (), {"counter_lookup_items": lookups})()
+    page_maker = [(None, None, None, None, {"content_changed": False}) for _ in range(4)]
+    part._reprint(collector, page_maker)
+    assert [entry[-1]["content_changed"] for entry in page_maker] == [False, True, False, False]
+    assert (moved.text, kept.text, unplaced.text) == ("page 15", "page 3", "page 0")
