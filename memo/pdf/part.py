@@ -67,7 +67,6 @@ class PartState:
     own: dict[str, tuple[int, dict[str, list[int]]]] = field(default_factory=dict)  # own anchor -> (index, counters)
     asked: set[str] = field(default_factory=set)  # the foreign anchors the part's content looked up
     settled: dict[str, int] = field(default_factory=dict)  # and the page numbers they settled on
-    rounds: int = 0
 
     def exchange(self, message: Any) -> Any:
         self.peer.send(message)
@@ -209,7 +208,6 @@ def _settle(state: PartState, context: Any, paginate: Any, pages: list[Any]) -> 
     Both parts take the same number of rounds: each says whether it changed, and both go on while either did."""
     previous_total = 0
     for _ in range(ROUNDS):
-        state.rounds += 1
         _count_pages(context, len(pages))
         mine = _summary(context, pages)
         theirs: Summary = state.exchange(mine)
@@ -315,7 +313,6 @@ class Made:
     bookmarks: list[tuple[int, str, tuple[float, float], str]]  # WeasyPrint's page.bookmarks, page by page
     heights: list[float]
     asked: dict[str, int]  # the other part's anchors this part printed the page of, and that page
-    rounds: int
 
 
 def make(html: str, state: PartState, *, base: Path, project_dir: Path, as_of: dt.date, store: Any) -> Made:
@@ -340,7 +337,7 @@ def make(html: str, state: PartState, *, base: Path, project_dir: Path, as_of: d
             _part.reset(token)
     bookmarks = [list(page.bookmarks) for page in rendered.pages]
     heights = [page.height for page in rendered.pages]
-    return Made(data, len(rendered.pages), bookmarks, heights, state.settled, state.rounds)
+    return Made(data, len(rendered.pages), bookmarks, heights, state.settled)
 
 
 def forced_breaks(skeleton: str, *, base: Path, project_dir: Path) -> list[bool]:
