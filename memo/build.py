@@ -167,6 +167,7 @@ def _build(
     if on_html is not None:
         on_html({"memo.html": memo.html.encode("utf-8"), "index.html": memo.index_html.encode("utf-8")})
     pdf_bytes = _marked(_start_pdf(memo, options, store, renderer), timings, "pdf")  # waits for the PDF
+    pdf.page_counter()  # loaded while the PDF is made in the worker: the summary line counts its pages
     artefacts = site.slow_artefacts(
         memo.assumptions.memo, memo.figures, store, bundle, converter, options.scenario,
         options.project.settings, options.project.assets,
@@ -222,7 +223,6 @@ def _marked(wait: Callable[[], bytes], timings: Timings, stage: str) -> Callable
     """``wait``, with the end of ``stage`` marked when it returns."""
 
     def waited() -> bytes:
-        pdf.page_counter()  # loaded while the PDF is made in another process: the summary line counts its pages
         body = wait()
         timings.mark(stage)
         return body
