@@ -227,7 +227,8 @@ def font_configuration():
 # The PDF declares PDF/UA-1 (ISO 14289-1). WeasyPrint tags the content and writes the catalog's /MarkInfo, /Lang,
 # /ViewerPreferences DisplayDocTitle and an XMP packet with pdfuaid:part 1 and dc:title; `_finish_pdf_ua` adds what
 # its tagging leaves out of that standard. Every value comes from the document (the XMP dates are its
-# dcterms.created/modified, the file identifier is pydyf's digest of the objects), so rebuilds stay byte-identical.
+# dcterms.created/modified, the file identifier a digest of the content: pydyf's for a PDF laid out whole, qpdf's for
+# one joined from parts), so rebuilds stay byte-identical.
 PDF_VARIANT = "pdf/ua-1"
 
 
