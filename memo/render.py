@@ -26,13 +26,12 @@ from memo.cache import Cache
 from memo.charts import Chart
 from memo.errors import Diagnostic, InputError, MemoError
 from memo.load import load_file
+from memo.markup import PROVENANCE_OPEN
 from memo.model import Check, Figure, reach
 from memo.page import CSP, templates_loader
 from memo.validate import Assumptions, Input
 
 DAGGER = "\u2020"
-# The hidden container of the numbers' descriptions, which render_html puts last in the body (memo.pdf leaves it out).
-PROVENANCE_OPEN = '<div class="provenance" hidden>'
 # The engine's own markup (provenance links and the tip explorer.js shows) is styled here, so every project gets it
 # whatever its stylesheet's age; the project's stylesheet comes after and restyles it at will.
 ENGINE_CSS = """.fig-link { color: inherit; text-decoration: none; }

@@ -319,7 +319,7 @@ def for_print(html: str) -> str:
     for aria-describedby in the HTML; the PDF's structure tree does not use it), and each <wbr> becomes the
     zero-width space WeasyPrint's own stylesheet draws for it (``wbr::before``), as text rather than one inline box
     and one pseudo-element per break opportunity."""
-    from memo.render import PROVENANCE_OPEN
+    from memo.markup import PROVENANCE_OPEN
 
     start, end = html.rfind(PROVENANCE_OPEN), html.rfind("</body>")
     if 0 <= start < end and html[start:end].endswith("</div>\n"):
@@ -476,15 +476,22 @@ def written(rendered: Any) -> bytes:
 
 def renderer_versions() -> str:
     """What besides the HTML decides the PDF's bytes: the renderer, its PDF writer and font subsetting."""
+    from memo.pdf.parts import available
+
+    return f"{_libraries()},layout={'parts' if available() else 'whole'}"
+
+
+@cache
+def _libraries() -> str:
+    """The libraries' versions, read once per process (each font instance's key names them, and a metadata lookup
+    costs milliseconds): a library installed while memo runs is not the one it imported anyway."""
     from importlib import metadata
 
     from memo.fonts import font_instancer, font_subsetter
-    from memo.pdf.parts import available
 
     names = ("weasyprint", "pydyf", "fonttools", "pikepdf")
-    return ",".join(f"{name}={metadata.version(name)}" for name in names) + (
-        f",subsetter={font_subsetter()},instancer={font_instancer()},layout={'parts' if available() else 'whole'}"
-    )
+    versions = ",".join(f"{name}={metadata.version(name)}" for name in names)
+    return f"{versions},subsetter={font_subsetter()},instancer={font_instancer()}"
 
 
 def page_counter() -> Any:
