@@ -151,6 +151,7 @@ def _strip_units(body: str, units: list[Unit]) -> list[str]:
 
 _TAG = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][a-zA-Z0-9-]*)(?:\s[^>]*)?>", re.S)
 _RAW_TEXT = frozenset(("script", "style", "textarea", "title"))
+_RAW_TEXT_CLOSE = {name: re.compile(f"</{name}", re.I) for name in _RAW_TEXT}
 
 
 def _children(fragment: str) -> list[tuple[int, int]]:
@@ -169,9 +170,10 @@ def _children(fragment: str) -> list[tuple[int, int]]:
         if depth == 0:
             start = match.start()
         if name in _RAW_TEXT:
-            at = fragment.lower().find(f"</{name}", at)
-            if at < 0:
+            closed = _RAW_TEXT_CLOSE[name].search(fragment, at)
+            if closed is None:
                 return []
+            at = closed.start()
             depth += 1
             continue  # its close tag comes next
         if name in _VOID or match.group(0).endswith("/>"):
