@@ -13,6 +13,7 @@ import datetime as dt
 import gc
 import hashlib
 import os
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -206,7 +207,11 @@ def _import_renderer(lowest_priority: bool, languages: tuple[str, ...] = ()) -> 
         with contextlib.suppress(AttributeError, OSError):  # no per-thread priority here: import as is
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     with contextlib.suppress(Exception):  # write_pdf imports it again and reports any trouble
-        import weasyprint
+        try:
+            with _loader_names_only():
+                import weasyprint
+        except Exception:
+            import weasyprint  # a library that only find_library's own search finds
         import weasyprint.pdf.fonts  # noqa: F401
 
         font_configuration()
@@ -215,6 +220,26 @@ def _import_renderer(lowest_priority: bool, languages: tuple[str, ...] = ()) -> 
         for language in languages:
             if (known := pyphen.language_fallback(language)) is not None:
                 pyphen.Pyphen(lang=known)  # kept in pyphen's cache, where WeasyPrint's layout finds it
+
+
+@contextmanager
+def _loader_names_only() -> Iterator[None]:
+    """WeasyPrint opens each C library by trying its names for every platform in turn, and cffi hands a name the
+    loader refuses to ``ctypes.util.find_library``, which on Linux runs ldconfig and the compiler in subprocesses:
+    22 lookups, a quarter of a second of the import, nearly all for Windows and macOS names that cannot be here.
+    Each list also names the Linux soname, which the loader finds itself (ld.so.cache, LD_LIBRARY_PATH), as
+    memo.fonts finds HarfBuzz; so on Linux the lookups answer "not found" at once while WeasyPrint is imported."""
+    import ctypes.util
+
+    if not sys.platform.startswith("linux"):
+        yield
+        return
+    find_library = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = find_library
 
 
 @cache
