@@ -106,10 +106,12 @@ def render_memo(
     all_figures = {**figures, **analysis.extra_figures}
     all_inputs = {**assumptions.inputs, **analysis.extra_inputs}
     content = render.load_content(project.templates)
+    compiling = render.compile_meanwhile(project.templates)
     charts = charts_stage.build_all(
         project.charts, all_figures, all_inputs, content, analysis, store, converter, project
     )
     timings.mark("charts")
+    compiling.join()
     document = render.Document(
         assumptions,
         all_figures,

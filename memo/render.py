@@ -7,6 +7,7 @@ Autoescaping is on and an undefined name fails the build.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -588,6 +589,26 @@ class CompiledInProcess(jinja2.BytecodeCache):
 
 
 COMPILED = CompiledInProcess()
+
+
+def compile_meanwhile(templates_dir: Path) -> threading.Thread:
+    """Compile the project's templates (and the engine's head partial every page includes) into :data:`COMPILED`
+    in a thread, while this process waits for vl-convert's charts; join it before rendering, which then only looks
+    them up. A template that does not compile is left for rendering to report."""
+
+    def compile_all() -> None:
+        env = environment(templates_dir)
+        for name in env.list_templates(filter_func=_compiled_ahead):
+            with contextlib.suppress(Exception):
+                env.get_template(name)
+
+    thread = threading.Thread(target=compile_all, name="memo-templates", daemon=True)
+    thread.start()
+    return thread
+
+
+def _compiled_ahead(name: str) -> bool:
+    return name.endswith(".j2") and (not name.startswith("memo/") or name == "memo/head.html.j2")
 
 
 def environment(templates_dir: Path, store: Cache | None = None) -> jinja2.Environment:
