@@ -127,17 +127,18 @@ def serve() -> None:
         request = json.loads(line)
         html = requests.read(request["size"]).decode("utf-8")
         store = Cache(Path(request["cache"])) if request["cache"] is not None else None
-        try:
-            status, body = b"ok", pdf.write_pdf(
-                html, out_dir=Path(request["out_dir"]), project_dir=Path(request["project_dir"]),
-                as_of=dt.date.fromisoformat(request["as_of"]), cache=store,
-            )  # fmt: skip
-        except pdf.RefusedURL as exc:
-            status, body = b"refused", str(exc).encode("utf-8")
-        except MemoError as exc:
-            status, body = b"error", str(exc).encode("utf-8")
-        answers.write(status + b" %d\n" % len(body) + body)
-        answers.flush()
+        with pdf.collector_paused():  # until the answer is sent: the build waits for it, not for the collector
+            try:
+                status, body = b"ok", pdf.write_pdf(
+                    html, out_dir=Path(request["out_dir"]), project_dir=Path(request["project_dir"]),
+                    as_of=dt.date.fromisoformat(request["as_of"]), cache=store,
+                )  # fmt: skip
+            except pdf.RefusedURL as exc:
+                status, body = b"refused", str(exc).encode("utf-8")
+            except MemoError as exc:
+                status, body = b"error", str(exc).encode("utf-8")
+            answers.write(status + b" %d\n" % len(body) + body)
+            answers.flush()
 
 
 def languages_of(html_file: Path) -> list[str]:
