@@ -241,6 +241,25 @@ def test_missing_file(tmp_path: Path) -> None:
         read_inputs(tmp_path / "nope.yaml", display_name="nope.yaml")
 
 
+@pytest.mark.parametrize("name", ["assumptions.yaml", "model.yaml", "memo.yml", "templates/content/ladder.yaml"])
+def test_libyaml_events_give_what_pyyaml_gives(name: str) -> None:
+    """Files are read over libyaml's parser (load._FastLoader); values, positions and problems are PyYAML's."""
+    assert load._FastLoader is not None  # PyYAML with libyaml, as the pinned wheels are
+    text = (Path(__file__).resolve().parents[1] / name).read_text(encoding="utf-8")
+    fast = load.load_text(text, name)
+    pure = load._Loader(text)
+    slow = load._document(pure.get_single_node(), name, pure)
+    assert (fast.data, fast.value_positions, fast.problems) == (slow.data, slow.value_positions, slow.problems)
+    assert len(fast.value_positions) > 50
+
+
+def test_a_file_libyaml_refuses_is_reported_in_pyyaml_words(tmp_path: Path) -> None:
+    assert _errors(tmp_path, "a:\n\t- 1\n") == [
+        "assumptions.yaml:2:1: error: YAML syntax: while scanning for the next token found character '\\t' that cannot "
+        "start any token"
+    ]
+
+
 def test_yaml_12_exponent_numbers_are_numbers() -> None:
     assert load.load_text("a: 3e9\nb: 1.5E-3\nc: 2_000\n", "x").data == {"a": 3e9, "b": 1.5e-3, "c": 2000}
 
