@@ -5,7 +5,9 @@
 The comparison table times a baseline commit (default e09ff21, built once in its own virtual environment under
 .memo-bench/) and the current tree alternately in the same run, with ratios; the second table is the current tree
 alone. Each row is the median wall time of N runs, each in a fresh process as a user would run it, unless marked
-"in process". Targets are noted beside each row; they are figures to watch, not tests.
+"in process". Both trees' memo package is compiled to bytecode first, as Python's own cache would have it after a
+first run (this machine's shell sets PYTHONDONTWRITEBYTECODE). Targets are noted beside each row; they are figures
+to watch, not tests.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from baseline import Comparison, Side, prepare_baseline, scaled_project, timed_until
+from baseline import Comparison, Side, compile_bytecode, prepare_baseline, scaled_project, timed_until
 from warm_preview import with_price
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +92,7 @@ def main() -> None:
             comparison.run(scale=not args.no_scale)
             tables.append(comparison.table())
         if args.only != "compare":
+            compile_bytecode(Path(sys.executable), ROOT)
             # the scale row is the comparison's when there is one
             tables.append(
                 current_table(work / "alone", args.repeat, scale=args.only == "current" and not args.no_scale)
