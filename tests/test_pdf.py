@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from memo import fonts, pdf
+from tests.conftest import ROOT
 
 AS_OF = dt.date(2026, 5, 16)
 
@@ -97,3 +98,54 @@ def test_inline_svg_content_is_drawn_though_it_is_not_styled(layout: tuple[Path,
     text = document[0].get_textpage().get_text_range()
     assert "before" in text and "drawn label" in text and "inner label" in text and "after" in text
     assert "drawn label" not in SVG_PAGE  # the SVG's own text, nowhere else
+
+
+STYLE_CASES = """<!doctype html>
+<html lang="en">
+<head><title>t</title><style>
+:root { --ink: #123456; --gap: 3mm }
+body { font: 11pt/1.4 serif; color: var(--ink) }
+.box { margin-inline-start: var(--gap); padding-block-end: calc(1em + 2%); border-left: 2px solid; width: 60% }
+.rtl { direction: rtl; margin-inline-end: 5mm; text-indent: calc(10% + 1em) }
+.deco { text-decoration: underline wavy red } .deco span { font-weight: bold }
+.float { float: right; width: 20mm; height: 10mm; background: #eee }
+.abs { position: absolute; top: 5mm; right: 5mm } table { border-collapse: collapse } td { border-bottom: 1px solid }
+li { display: list-item; list-style: square inside } @page { margin: 15mm; @bottom-center { content: counter(page) } }
+</style></head>
+<body><div class="box"><p>An inline <em>child</em> inherits; its <a href="#x">link</a> does not set colour.</p></div>
+<p class="rtl">Right to left, indented by a percentage and an em.</p>
+<p class="deco">Decorated <span>and bold</span> text.</p><div class="float"></div><div class="abs">fixed</div>
+<ul><li>one</li><li>two</li></ul><table><tr><td>a</td><td id="x">b</td></tr></table></body></html>
+"""
+
+
+def _with_both_style_lookups(
+    html: str, out: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[bytes, bytes]:
+    """The PDF of ``html`` with memo's fast computed-style lookup, then with WeasyPrint's own."""
+    from weasyprint.css import ComputedStyle
+
+    pdf.start_renderer().join()
+    pdf.patch_weasyprint()
+    fast = ComputedStyle.__missing__
+    assert fast is not fast.general
+    made_fast = pdf.write_pdf(html, out_dir=out, project_dir=project, as_of=AS_OF)
+    monkeypatch.setattr(ComputedStyle, "__missing__", fast.general)
+    return made_fast, pdf.write_pdf(html, out_dir=out, project_dir=project, as_of=AS_OF)
+
+
+def test_the_fast_style_lookup_gives_the_pdf_weasyprints_own_gives(
+    layout: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, out = layout
+    fast, general = _with_both_style_lookups(STYLE_CASES, out, project, monkeypatch)
+    assert fast == general and fast.startswith(b"%PDF")
+
+
+def test_the_fast_style_lookup_gives_the_memos_pdf_weasyprints_own_gives(
+    bundled_build: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    html = (bundled_build / "memo.html").read_text(encoding="utf-8")
+    fast, general = _with_both_style_lookups(html, bundled_build, ROOT, monkeypatch)
+    assert fast == general
+    assert fast == (bundled_build / "memo.pdf").read_bytes()  # and it is the build's
