@@ -200,7 +200,8 @@ def _run_build(args: argparse.Namespace) -> int:
 
     # vl-convert warms up and WeasyPrint is imported, each in a process of its own, from here on: the options are
     # read meanwhile (a third of a second of imports), and a refused project or --out stops them unused
-    languages = languages_of(_likely_out(args) / "memo.html")
+    out = _likely_out(args)
+    languages = languages_of(out / "memo.html") if out is not None else []
     with Worker.start() as converter, PdfWorker.start(languages) as renderer:
         options = _options(
             args,
@@ -214,15 +215,16 @@ def _run_build(args: argparse.Namespace) -> int:
         return _build_with(options, args, converter, renderer)
 
 
-def _likely_out(args: argparse.Namespace) -> Path:
-    """The output folder, as found before the project is read (memo.quick's way), for the language of the build
-    before; a guess that misses costs the PDF worker a tenth of a second of hyphenation patterns, nothing more."""
+def _likely_out(args: argparse.Namespace) -> Path | None:
+    """The output folder as found before the project is read (memo.quick's way): the stamp's folder for the quick
+    check, the last build's language for the PDF worker. None when no project is found from here (an --assumptions
+    file elsewhere), which the full path finds."""
     from memo import quick
 
-    if args.out:
-        return Path(args.out)
     root = Path(args.project) if args.project is not None else quick.find_project(Path.cwd())
-    return (root or Path.cwd()) / "build"
+    if root is None:
+        return None
+    return Path(args.out) if args.out else root / "build"
 
 
 def _quickly_up_to_date(args: argparse.Namespace, asked: dict[str, object]) -> bool:
@@ -231,10 +233,9 @@ def _quickly_up_to_date(args: argparse.Namespace, asked: dict[str, object]) -> b
     from memo.progress import Reporter
     from memo.terminal import display
 
-    root = Path(args.project) if args.project is not None else quick.find_project(Path.cwd())
-    if root is None:
+    out = _likely_out(args)
+    if out is None:
         return False  # an --assumptions file outside any project: the full path finds its project
-    out = Path(args.out) if args.out else root / "build"
     warnings = quick.up_to_date(out, asked)
     if warnings is None:
         return False
