@@ -29,7 +29,7 @@ from memo.errors import Diagnostic, InputError, MemoError
 from memo.load import load_file
 from memo.markup import PROVENANCE_OPEN
 from memo.model import Check, Figure, reach
-from memo.page import CSP, templates_loader
+from memo.page import CSP, PREFIX, templates_loader
 from memo.validate import Assumptions, Input
 
 DAGGER = "\u2020"
@@ -608,7 +608,7 @@ def compile_meanwhile(templates_dir: Path) -> threading.Thread:
 
 
 def _compiled_ahead(name: str) -> bool:
-    return name.endswith(".j2") and (not name.startswith("memo/") or name == "memo/head.html.j2")
+    return name.endswith(".j2") and (not name.startswith(f"{PREFIX}/") or name == f"{PREFIX}/head.html.j2")
 
 
 def environment(templates_dir: Path, store: Cache | None = None) -> jinja2.Environment:
